@@ -85,30 +85,51 @@ class WhisperRecognizer:
         """Whisper text tokens for words written with a leading space each."""
         return self.tokenizer.encode("".join(" " + w for w in words)) if words else []
 
-    def decode(self, audio: np.ndarray, offset_s: float, prefix: Sequence[int] = ()) -> Decoding:
+    def decode(self, audio: np.ndarray, offset_s: float, hotwords: str | None = None) -> Decoding:
         """Greedy decode of `audio` (starting at `offset_s` on the stream clock).
 
-        `prefix` forces the first text tokens; generation continues after them.
+        `hotwords` go in as previous-text context, biasing recognition towards them.
         """
         features, num_frames = self._features(audio)
         encoded = self._model.encode(features, to_cpu=False)
-        budget = len(prefix) + int(len(audio) / SAMPLE_RATE * 8) + 8  # speech rarely passes 5 tokens/s
+        prompt = self._context(hotwords) + self._prompt
+        budget = len(prompt) + int(len(audio) / SAMPLE_RATE * 8) + 8  # speech rarely passes 5 tokens/s
         result = self._model.generate(
             encoded,
-            [self._prompt + list(prefix)],
+            [prompt],
             beam_size=1,
-            max_length=min(448 - len(self._prompt), budget),
+            max_length=min(448, budget),
             suppress_blank=True,
             suppress_tokens=self._suppress,
             return_scores=True,
             return_no_speech_prob=True,
         )[0]
-        # The result repeats the forced prefix, then the new tokens.
         tokens = [t for t in result.sequences_ids[0] if t < self.tokenizer.eot]
-        n_new = max(1, len(tokens) - len(prefix))
-        decoding = Decoding([], offset_s, result.no_speech_prob, result.scores[0] / n_new, encoded, num_frames)
+        decoding = Decoding([], offset_s, result.no_speech_prob, result.scores[0] / max(1, len(tokens)), encoded, num_frames)
         decoding.words = self._align(decoding, tokens)
         return decoding
+
+    def redecode(self, decoding: Decoding, hotwords: str | None) -> list[str]:
+        """Words of another decode of the same audio, with other (or no) hotwords.
+
+        The encoder output is reused, so this costs one generation and no encoding.
+        """
+        prompt = self._context(hotwords) + self._prompt
+        (result,) = self._model.generate(
+            decoding.encoder_output,
+            [prompt],
+            beam_size=1,
+            max_length=min(448, len(prompt) + decoding.num_frames // 10 + 8),
+            suppress_blank=True,
+            suppress_tokens=self._suppress,
+        )
+        return self.tokenizer.decode([t for t in result.sequences_ids[0] if t < self.tokenizer.eot]).split()
+
+    def _context(self, hotwords: str | None) -> list[int]:
+        # as faster-whisper's `hotwords`: previous-text context the decoder attends to
+        if not hotwords or not hotwords.strip():
+            return []
+        return [self.tokenizer.sot_prev, *self.tokenizer.encode(" " + hotwords.strip())]
 
     def score(self, decoding: Decoding, sequences: Sequence[Sequence[int]]) -> list[float]:
         """Teacher-forced log-probability of each token sequence on the decoding's audio."""
@@ -144,4 +165,43 @@ class WhisperRecognizer:
                 words[-1] = Word(prev.text + text, prev.start, prev.end, prev.probability, prev.tokens + tuple(w["tokens"]))
                 continue
             words.append(Word(text, offset + float(w["start"]), offset + float(w["end"]), float(w["probability"]), tuple(w["tokens"])))
-        return words
+        return _drop_loops(_drop_restarted_tail(words))
+
+
+def _drop_loops(words: list[Word]) -> list[Word]:
+    """Cut a decoding loop: a block of 3+ words said twice in a row, or a tail
+    that starts the window over ("... tonight? Hey, do you").
+
+    Whisper falls into these in trailing silence, more so with a text prompt.
+    """
+    keys = [_plain(w.text) for w in words]
+    n = len(keys)
+    for size in range(3, n // 2 + 1):
+        for i in range(0, n - 2 * size + 1):
+            if keys[i : i + size] == keys[i + size : i + 2 * size]:
+                return words[: i + size]
+    for tail in range(min(n // 2, 6), 1, -1):
+        if n - tail >= 2 * tail and keys[-tail:] == keys[:tail]:
+            return words[:-tail]
+    return words
+
+
+def _plain(text: str) -> str:
+    return "".join(ch for ch in text.lower() if ch.isalnum())
+
+
+_MIN_WORD_S = 0.07  # no real word is this short; hallucinated restarts are
+
+
+def _drop_restarted_tail(words: list[Word]) -> list[Word]:
+    """Remove a hallucinated restart at the end of a window.
+
+    In trailing silence Whisper sometimes starts the sentence again; the aligner
+    then squeezes those words into the last frames.
+    """
+    cut = len(words)
+    while cut > 0 and words[cut - 1].end - words[cut - 1].start < _MIN_WORD_S:
+        cut -= 1
+    if len(words) - cut >= 2:
+        return words[:cut]
+    return words

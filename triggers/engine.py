@@ -35,8 +35,9 @@ class EngineConfig:
     edge_guard_s: float = 0.15  # a tentative phrase must end this far before the window's end
     # A misheard phrase is verified only with this much audio after it: forcing
     # the phrase's last words into audio that was cut off costs nothing.
-    verify_guard_s: float = 0.45
+    verify_guard_s: float = 0.3
     max_deficit: float = 8.0  # nats; see verify.py
+    hotwords: bool = True  # bias decoding towards the phrases
     no_speech_prob: float = 0.6  # with a low logprob, the decode is taken as non-speech
     min_avg_logprob: float = -1.0
     vad: VADConfig = field(default_factory=VADConfig)
@@ -58,13 +59,14 @@ class TriggerEngine:
         recognizer: WhisperRecognizer | None = None,
         config: EngineConfig = EngineConfig(),
         participant: str = "",
+        vad: VoiceActivity | None = None,
     ) -> None:
         self.config = config
         self.participant = participant
         self.recognizer = recognizer or WhisperRecognizer()
         self._verifier = AcousticVerifier(self.recognizer, config.max_deficit)
         self.set_phrases(phrases)
-        self._vad = VoiceActivity(config.vad)
+        self._vad = vad or VoiceActivity(config.vad)
         self._audio = np.zeros(0, np.float32)
         self._start = 0  # stream sample index of self._audio[0]
         self._fed = 0
@@ -76,10 +78,18 @@ class TriggerEngine:
         self._last_partial = ""
         self._alert_until = 0.0
 
+    @staticmethod
+    def parse_phrases(phrases: Sequence[Phrase | str]) -> list[Phrase]:
+        """Validate phrases; raises PhraseError for one that cannot be heard."""
+        return [p if isinstance(p, Phrase) else Phrase.parse(p) for p in phrases]
+
     def set_phrases(self, phrases: Sequence[Phrase | str]) -> None:
         """Replace the phrases listened for; takes effect at the next decode."""
-        parsed = [p if isinstance(p, Phrase) else Phrase.parse(p) for p in phrases]
+        parsed = self.parse_phrases(phrases)
         self._matcher = PhraseMatcher(parsed)
+        # Recognition is biased towards the phrases; exact matches are then
+        # checked against an unbiased decode (see _confirm).
+        self._hotwords = ", ".join(p.text for p in parsed) if self.config.hotwords else None
 
     @property
     def now_s(self) -> float:
@@ -144,7 +154,7 @@ class TriggerEngine:
 
     def _decode(self, final: bool) -> list[Event]:
         self._last_decode = self._fed
-        decoding = self.recognizer.decode(self._audio, self._start / SAMPLE_RATE)
+        decoding = self.recognizer.decode(self._audio, self._start / SAMPLE_RATE, self._hotwords)
         self._policy.update([] if self._is_non_speech(decoding) else decoding.words)
         if final:
             self._policy.finalize()
@@ -194,11 +204,13 @@ class TriggerEngine:
                 continue  # the last word may still be cut off
             if self._suppressed(cand.phrase, start, end):
                 continue
-            if not (final or cand.exact) and end > window_end - self.config.verify_guard_s:
+            if not cand.exact and end > window_end - self.config.verify_guard_s:
                 continue
-            confidence = self._confirm(decoding, words, cand, committed=cand.last < n_committed)
-            if confidence is None:
+            confirmed = self._confirm(decoding, words, cand, committed=cand.last < n_committed)
+            if confirmed is None:
                 continue
+            cand, confidence = confirmed
+            start, end = words[cand.first].start, words[cand.last].end
             self._fired.append(_Fired(cand.phrase.key, start, end))
             events.append(
                 TriggerEvent(self.participant, cand.phrase.text, cand.heard, round(end, 3), round(window_end, 3), round(confidence, 3))
@@ -206,17 +218,35 @@ class TriggerEngine:
         self._fired = [f for f in self._fired if f.end_s > window_end - 120.0]
         return events
 
-    def _confirm(self, decoding: Decoding, words: list[Word], cand: Candidate, committed: bool) -> float | None:
-        span = words[cand.first : cand.last + 1]
-        if cand.exact:
-            return float(np.mean([w.probability for w in span]))
-        key = (cand.phrase.key, cand.heard, round(span[0].start, 1))
+    def _confirm(
+        self, decoding: Decoding, words: list[Word], cand: Candidate, committed: bool
+    ) -> tuple[Candidate, float] | None:
+        """The candidate (or an overlapping alternative) that passes, with its confidence."""
+        key = (cand.phrase.key, cand.heard, round(words[cand.first].start, 1))
         if key in self._rejected:
             return None
-        verdict = self._verifier.check(decoding, words, cand)
+        if cand.exact:
+            return self._confirm_exact(decoding, words, cand, key, committed)
+        verdicts = [(option, self._verifier.check(decoding, words, option)) for option in (cand, *cand.alternatives)]
+        option, verdict = min(verdicts, key=lambda ov: ov[1].deficit)
+        if not verdict.accepted and self._verifier.in_grey_zone(verdict):
+            verdict = self._verifier.second_look(decoding, words, option)
         if verdict.accepted:
-            return verdict.confidence
+            return option, verdict.confidence
         if committed:  # a stable rejection need not be re-checked every decode
+            self._rejected.add(key)
+        return None
+
+    def _confirm_exact(
+        self, decoding: Decoding, words: list[Word], cand: Candidate, key: tuple[str, str, float], committed: bool
+    ) -> tuple[Candidate, float] | None:
+        probability = float(np.mean([w.probability for w in words[cand.first : cand.last + 1]]))
+        if self._hotwords is None:
+            return cand, probability
+        verdict = self._verifier.unbiased_look(decoding, words)
+        if verdict.accepted:
+            return cand, min(probability, verdict.confidence)
+        if committed:
             self._rejected.add(key)
         return None
 

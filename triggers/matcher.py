@@ -7,7 +7,7 @@ non-exact candidate fires is decided acoustically (see verify.py).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Sequence
 
 import jellyfish
@@ -52,6 +52,18 @@ class Candidate:
     heard: str
     similarity: float
     exact: bool
+    # Overlapping spans for the same phrase, next best first: recognisers split
+    # words differently ("we can get away"), so the right span is not always the top one.
+    alternatives: tuple["Candidate", ...] = ()
+
+
+def _comparable_length(heard: str, phrase: str) -> bool:
+    """Spans much longer or shorter than the phrase are not substitutes for it.
+
+    Teacher-forced scoring barely charges for dropped words, so forcing a short
+    phrase over a long span ("dinner tomorrow instead") would look cheap.
+    """
+    return 0.7 <= len(heard) / len(phrase) <= 1.45
 
 
 def _phonetic(words: Sequence[str]) -> str:
@@ -95,10 +107,12 @@ class PhraseMatcher:
     def _for_phrase(self, phrase: Phrase, words: Sequence[str], norm: list[tuple[str, int]]) -> list[Candidate]:
         n = len(phrase.words)
         spans: list[Candidate] = []
-        for length in range(max(1, n - 1), n + 2):
+        for length in range(max(1, n - 1), n + 3):
             for start in range(0, len(norm) - length + 1):
                 span = norm[start : start + length]
                 tokens = [t for t, _ in span]
+                if not _comparable_length(compact(tokens), phrase.key):
+                    continue
                 similarity = self._similarity(phrase, tokens)
                 if similarity >= self.min_similarity:
                     first, last = span[0][1], span[-1][1]
@@ -115,9 +129,20 @@ class PhraseMatcher:
         return min((text + sound) / 2, 0.5 + edges / 2)
 
 
+_MAX_ALTERNATIVES = 3
+
+
+def _overlap(a: Candidate, b: Candidate) -> bool:
+    return not (a.last < b.first or a.first > b.last)
+
+
 def _best_disjoint(spans: list[Candidate]) -> list[Candidate]:
+    ranked = sorted(spans, key=lambda c: (not c.exact, -c.similarity, c.last - c.first))
     chosen: list[Candidate] = []
-    for cand in sorted(spans, key=lambda c: (not c.exact, -c.similarity, c.last - c.first)):
-        if all(cand.last < c.first or cand.first > c.last for c in chosen):
+    for cand in ranked:
+        if not any(_overlap(cand, c) for c in chosen):
             chosen.append(cand)
-    return chosen
+    return [
+        replace(c, alternatives=tuple(o for o in ranked if o is not c and _overlap(o, c))[:_MAX_ALTERNATIVES])
+        for c in chosen
+    ]

@@ -1,0 +1,50 @@
+"""Speech synthesised at test time (espeak-ng), converted with ffmpeg, and the real tiny.en."""
+
+from __future__ import annotations
+
+import subprocess
+import wave
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from triggers import WhisperRecognizer
+
+PHRASES = ["dinner tonight", "running shoes", "weekend getaway"]
+
+
+def say(path: Path, text: str, voice: str = "en-us", wpm: int = 160, lead_s: float = 0.4, tail_s: float = 0.8) -> Path:
+    """Speak `text` into a 16 kHz mono WAV with silence around it."""
+    raw = path.with_suffix(".raw.wav")
+    subprocess.run(["espeak-ng", "-v", voice, "-s", str(wpm), "-w", str(raw), text], check=True)
+    subprocess.run(
+        ["sox", str(raw), "-r", "16000", "-c", "1", "-b", "16", str(path), "pad", str(lead_s), str(tail_s)], check=True
+    )
+    raw.unlink()
+    return path
+
+
+def convert(src: Path, dst: Path, *args: str) -> Path:
+    subprocess.run(["ffmpeg", "-loglevel", "error", "-y", "-i", str(src), *args, str(dst)], check=True)
+    return dst
+
+
+def write_wav(path: Path, samples: np.ndarray, rate: int = 16000) -> Path:
+    pcm = (np.clip(samples, -1, 1) * 32767).astype(np.int16)
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(pcm.tobytes())
+    return path
+
+
+@pytest.fixture(scope="session")
+def recognizer() -> WhisperRecognizer:
+    return WhisperRecognizer(model="tiny.en", device="cpu")
+
+
+@pytest.fixture(scope="session")
+def speech_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("speech")

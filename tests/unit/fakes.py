@@ -1,0 +1,83 @@
+"""Scripted stand-ins for the VAD and the recogniser, for unit tests of engine logic."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from triggers.asr import Decoding, Word
+from triggers.audio import SAMPLE_RATE
+
+
+class ScriptedVAD:
+    """Speech exactly inside the given (start_s, end_s) spans; ends 0.35 s after a span."""
+
+    def __init__(self, spans: list[tuple[float, float]], hangover_s: float = 0.35) -> None:
+        self.spans = spans
+        self.hangover = hangover_s
+        self.fed = 0
+        self.in_speech = False
+        self.speech_start = 0
+
+    def feed(self, samples: np.ndarray) -> int | None:
+        self.fed += len(samples)
+        t = self.fed / SAMPLE_RATE
+        for start, end in self.spans:
+            if start <= t < end + self.hangover:
+                if not self.in_speech:
+                    self.in_speech, self.speech_start = True, int(start * SAMPLE_RATE)
+                return None
+        if self.in_speech:
+            self.in_speech = False
+            ended = [e for s, e in self.spans if e <= t]
+            return int(max(ended) * SAMPLE_RATE)
+        return None
+
+
+class ScriptedRecognizer:
+    """Recognises scripted words once the window has reached `lag_s` past their end.
+
+    `deficit` is what forcing a phrase into a misheard span costs, in nats, and
+    `biased` what a phrase-biased second decode hears (None: the same words).
+    """
+
+    def __init__(self, words: list[Word], lag_s: float = 0.05, deficit: float = 2.0, biased: list[str] | None = None) -> None:
+        self.words = words
+        self.lag = lag_s
+        self.deficit = deficit
+        self.biased = biased
+        self.redecodes = 0
+        self.windows: list[tuple[float, float]] = []
+        self.score_calls = 0
+
+    def decode(self, audio: np.ndarray, offset_s: float, prefix=()) -> Decoding:
+        end = offset_s + len(audio) / SAMPLE_RATE
+        self.windows.append((offset_s, end))
+        seen = [w for w in self.words if w.start >= offset_s - 0.01 and w.end + self.lag <= end]
+        return Decoding(seen, offset_s, no_speech_prob=0.0, avg_logprob=-0.1, encoder_output=None)
+
+    def redecode(self, decoding: Decoding, hotwords: str) -> list[str]:
+        self.redecodes += 1
+        return self.biased if self.biased is not None else [w.text for w in decoding.words]
+
+    def tokens_for(self, words) -> list[int]:
+        return [hash(w) % 50000 for w in words]
+
+    def score(self, decoding: Decoding, sequences) -> list[float]:
+        self.score_calls += 1
+        if self.biased is not None and list(sequences[1]) == self.tokens_for(self.biased):
+            return [0.0, -1.0]  # the biased rewrite is cheap
+        return [0.0, -self.deficit]
+
+
+def words(*spec: tuple[str, float, float]) -> list[Word]:
+    return [Word(t, s, e, 0.9) for t, s, e in spec]
+
+
+def run(engine, seconds: float, chunk_s: float = 0.02) -> list:
+    """Feed `seconds` of silence-valued audio in 20 ms chunks, then flush."""
+    events = []
+    n = int(round(seconds / chunk_s))
+    chunk = np.zeros(int(chunk_s * SAMPLE_RATE), np.float32)
+    for _ in range(n):
+        events += engine.feed(chunk)
+    return events + engine.flush()

@@ -1,0 +1,119 @@
+"""The engine between a scripted source (VAD + recogniser) and a list of events."""
+
+import pytest
+
+from tests.unit.fakes import ScriptedRecognizer, ScriptedVAD, run, words
+from triggers.engine import EngineConfig, TriggerEngine
+from triggers.events import TranscriptEvent, TriggerEvent
+from triggers.matcher import Phrase
+
+SENTENCE = words(("shall", 0.5, 0.7), ("we", 0.7, 0.8), ("have", 0.8, 1.0), ("dinner", 1.0, 1.3), ("tonight?", 1.3, 1.7))
+
+
+def make(script, spans, phrases=("dinner tonight",), **cfg):
+    rec = ScriptedRecognizer(script, **{k: cfg.pop(k) for k in ("deficit", "lag_s", "biased") if k in cfg})
+    engine = TriggerEngine(list(phrases), recognizer=rec, config=EngineConfig(**cfg), participant="ana", vad=ScriptedVAD(spans))
+    return engine, rec
+
+
+def triggers(events):
+    return [e for e in events if isinstance(e, TriggerEvent)]
+
+
+def test_phrase_fires_once_with_times_on_the_stream_clock():
+    engine, _ = make(SENTENCE, [(0.5, 1.7)])
+    (event,) = triggers(run(engine, 4.0))
+    assert event.participant == "ana" and event.phrase == "dinner tonight" and event.heard == "dinner tonight?"
+    assert event.phrase_end_s == pytest.approx(1.7)
+    assert event.phrase_end_s < event.emitted_at_s <= 1.7 + 0.35 + 0.05  # before the utterance closes
+
+
+def test_fires_on_tentative_words_before_they_are_committed():
+    # alert pace: a decode every 0.3 s once "dinner" is heard; fires on first sight
+    engine, _ = make(SENTENCE + words(("at", 1.7, 1.8), ("eight", 1.8, 2.1)), [(0.5, 2.1)])
+    (event,) = triggers(run(engine, 4.0))
+    assert event.emitted_at_s - event.phrase_end_s <= 0.3 + EngineConfig().edge_guard_s + 0.05
+
+
+def test_a_phrase_at_the_very_edge_of_the_window_waits():
+    # the recogniser "sees" words as soon as they end: the guard must hold them back
+    engine, rec = make(SENTENCE + words(("and", 1.7, 1.9), ("then", 1.9, 2.3)), [(0.5, 2.3)], lag_s=0.0)
+    (event,) = triggers(run(engine, 4.0))
+    assert event.emitted_at_s >= event.phrase_end_s + EngineConfig().edge_guard_s
+
+
+def test_misheard_phrase_fires_when_forcing_it_costs_little():
+    script = words(("random", 0.5, 0.9), ("shoes", 0.9, 1.3), ("are", 1.3, 1.5), ("great", 1.5, 1.9))
+    engine, rec = make(script, [(0.5, 1.9)], phrases=["running shoes"], deficit=2.0)
+    (event,) = triggers(run(engine, 3.0))
+    assert event.heard == "random shoes" and 0 < event.confidence < 1
+    assert rec.score_calls >= 1
+
+
+def test_near_miss_is_rejected_when_forcing_costs_many_nats():
+    script = words(("dinner", 0.5, 0.9), ("tomorrow", 0.9, 1.4), ("then", 1.4, 1.7))
+    engine, rec = make(script, [(0.5, 1.7)], deficit=15.0)
+    assert triggers(run(engine, 3.0)) == []
+    assert rec.score_calls >= 1
+
+
+def test_grey_zone_candidate_fires_when_a_biased_second_look_holds_the_phrase():
+    script = words(("and", 0.5, 0.7), ("we", 0.7, 0.8), ("can", 0.8, 1.0), ("get", 1.0, 1.2), ("away", 1.2, 1.5), ("soon", 1.5, 1.9))
+    engine, rec = make(script, [(0.5, 1.9)], phrases=["weekend getaway"], deficit=12.0, biased="a weekend getaway soon".split())
+    (event,) = triggers(run(engine, 3.0))
+    assert event.phrase == "weekend getaway" and rec.redecodes >= 1
+
+
+def test_grey_zone_candidate_stays_quiet_when_the_second_look_does_not_hear_it():
+    script = words(("dinner", 0.5, 0.9), ("tomorrow", 0.9, 1.4), ("then", 1.4, 1.7))
+    engine, rec = make(script, [(0.5, 1.7)], deficit=12.0)
+    assert triggers(run(engine, 3.0)) == [] and rec.redecodes >= 1
+
+
+def test_misheard_phrase_is_not_verified_without_audio_after_it():
+    # "dinner" is the last word heard: forcing "tonight" after it would cost nothing
+    script = words(("dinner", 0.5, 0.9))
+    engine, rec = make(script, [(0.5, 0.9)], deficit=0.0)
+    events = []
+    import numpy as np
+
+    for _ in range(50):  # 1.0 s, then the stream ends abruptly
+        events += engine.feed(np.zeros(320, np.float32))
+    events += engine.flush()
+    assert triggers(events) == []
+
+
+def test_each_occurrence_fires_and_cooldown_suppresses_repeats():
+    script = words(("dinner", 0.5, 0.8), ("tonight", 0.8, 1.2), ("yes", 1.2, 1.5), ("dinner", 3.0, 3.3), ("tonight", 3.3, 3.7))
+    spans = [(0.5, 1.5), (3.0, 3.7)]
+    engine, _ = make(script, spans)
+    assert len(triggers(run(engine, 5.0))) == 2
+    engine, _ = make(script, spans, phrases=[Phrase.parse("dinner tonight", cooldown_s=5.0)])
+    assert len(triggers(run(engine, 5.0))) == 1
+
+
+def test_transcripts_are_partial_then_final():
+    engine, _ = make(SENTENCE, [(0.5, 1.7)])
+    transcripts = [e for e in run(engine, 3.0) if isinstance(e, TranscriptEvent)]
+    assert transcripts and transcripts[-1].final and transcripts[-1].text == "shall we have dinner tonight?"
+    assert not any(t.final for t in transcripts[:-1])
+    assert transcripts[-1].start_s == pytest.approx(0.5) and transcripts[-1].end_s == pytest.approx(1.7)
+
+
+def test_no_speech_means_no_decoding():
+    engine, rec = make(SENTENCE, [])
+    assert run(engine, 5.0) == []
+    assert rec.windows == []
+
+
+def test_window_stays_bounded_in_a_long_monologue():
+    # 120 s of uninterrupted speech, a word every 0.3 s
+    script = words(*[(f"w{i}", 0.3 * i, 0.3 * i + 0.25) for i in range(400)])
+    engine, rec = make(script, [(0.0, 120.0)])
+    events = run(engine, 121.0)
+    cfg = EngineConfig()
+    longest = max(end - start for start, end in rec.windows)
+    assert longest <= cfg.max_window_s + cfg.step_s + 0.05
+    finals = [e for e in events if isinstance(e, TranscriptEvent) and e.final]
+    text = " ".join(e.text for e in finals).split()
+    assert text == [f"w{i}" for i in range(400)]  # nothing lost or repeated across releases
