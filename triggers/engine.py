@@ -33,6 +33,9 @@ class EngineConfig:
     keep_s: float = 2.0  # audio kept in the window after a release
     preroll_s: float = 0.3  # audio before VAD onset included in the window
     edge_guard_s: float = 0.15  # a tentative phrase must end this far before the window's end
+    # A phrase that ends the hypothesis fires once the speaker pauses this long:
+    # cut mid-word, Whisper completes words that were never said.
+    pause_s: float = 0.15
     # A misheard phrase is verified only with this much audio after it: forcing
     # the phrase's last words into audio that was cut off costs nothing.
     verify_guard_s: float = 0.3
@@ -108,9 +111,18 @@ class TriggerEngine:
             return []
         if ended is not None and not self._vad.in_speech:
             return self._decode(final=True)
-        if self._fed - self._last_decode >= self._step_s() * SAMPLE_RATE:
+        if self._fed - self._last_decode >= self._step_s() * SAMPLE_RATE or self._pause_began():
             return self._decode(final=False)
         return []
+
+    def _paused(self) -> bool:
+        return self._vad.silence_s >= self.config.pause_s
+
+    def _pause_began(self) -> bool:
+        """On alert, a pause after speech is worth a decode at once."""
+        if self.now_s >= self._alert_until or not self._paused():
+            return False
+        return self._fed - self._last_decode > (self._vad.silence_s - self.config.pause_s) * SAMPLE_RATE + 1
 
     def _step_s(self) -> float:
         alert = self.now_s < self._alert_until
@@ -202,6 +214,8 @@ class TriggerEngine:
             start, end = words[cand.first].start, words[cand.last].end
             if not final and end > window_end - self.config.edge_guard_s:
                 continue  # the last word may still be cut off
+            if not final and cand.last == len(words) - 1 and not self._paused():
+                continue  # nothing after the phrase yet: it may still be cut off
             if self._suppressed(cand.phrase, start, end):
                 continue
             if not cand.exact and end > window_end - self.config.verify_guard_s:

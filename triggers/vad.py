@@ -65,6 +65,11 @@ class VoiceActivity:
         self.speech_start = 0
         self._last_voiced = 0  # end of the last window above offset
 
+    @property
+    def silence_s(self) -> float:
+        """Seconds since the last voiced window (0 while speech goes on)."""
+        return max(0, self._seen - self._last_voiced) / 16_000
+
     def feed(self, samples: np.ndarray) -> int | None:
         self._pending = np.concatenate([self._pending, samples])
         ended: int | None = None

@@ -18,6 +18,14 @@ class ScriptedVAD:
         self.in_speech = False
         self.speech_start = 0
 
+    @property
+    def silence_s(self) -> float:
+        t = self.fed / SAMPLE_RATE
+        if any(start <= t < end for start, end in self.spans):
+            return 0.0
+        ended = [e for s, e in self.spans if e <= t]
+        return t - max(ended) if ended else t
+
     def feed(self, samples: np.ndarray) -> int | None:
         self.fed += len(samples)
         t = self.fed / SAMPLE_RATE
@@ -58,6 +66,9 @@ class ScriptedRecognizer:
     def redecode(self, decoding: Decoding, hotwords: str) -> list[str]:
         self.redecodes += 1
         return self.biased if self.biased is not None else [w.text for w in decoding.words]
+
+    def prior_score(self, sequences) -> list[float]:
+        return [0.0 for _ in sequences]  # a flat text prior: the audio decides alone
 
     def tokens_for(self, words) -> list[int]:
         return [hash(w) % 50000 for w in words]

@@ -70,6 +70,19 @@ def test_grey_zone_candidate_stays_quiet_when_the_second_look_does_not_hear_it()
     assert triggers(run(engine, 3.0)) == [] and rec.redecodes >= 1
 
 
+def test_exact_phrase_from_a_biased_decode_needs_the_unbiased_check():
+    # the hotword-biased decode hears the phrase; without the bias it costs 15 nats
+    engine, rec = make(SENTENCE + words(("then", 1.7, 2.0)), [(0.5, 2.0)], deficit=15.0)
+    assert triggers(run(engine, 3.0)) == []
+    assert rec.redecodes >= 1
+
+
+def test_exact_phrase_without_hotwords_fires_without_rechecking():
+    engine, rec = make(SENTENCE + words(("then", 1.7, 2.0)), [(0.5, 2.0)], deficit=15.0, hotwords=False)
+    assert len(triggers(run(engine, 3.0))) == 1
+    assert rec.redecodes == 0
+
+
 def test_misheard_phrase_is_not_verified_without_audio_after_it():
     # "dinner" is the last word heard: forcing "tonight" after it would cost nothing
     script = words(("dinner", 0.5, 0.9))
