@@ -179,11 +179,23 @@ def _drop_loops(words: list[Word]) -> list[Word]:
     for size in range(3, n // 2 + 1):
         for i in range(0, n - 2 * size + 1):
             if keys[i : i + size] == keys[i + size : i + 2 * size]:
-                return words[: i + size]
+                return words[:i] + _better_copy(words[i : i + size], words[i + size : i + 2 * size])
     for tail in range(min(n // 2, 6), 1, -1):
         if n - tail >= 2 * tail and keys[-tail:] == keys[:tail]:
             return words[:-tail]
     return words
+
+
+def _better_copy(first: list[Word], second: list[Word]) -> list[Word]:
+    """One copy of a looped block, timed by the audio it really spans.
+
+    The aligner squeezes the words that were not said into zero-length slots,
+    so each word is taken from the copy where it lasts longer.
+    """
+    merged = [a if a.end - a.start >= b.end - b.start else b for a, b in zip(first, second)]
+    if all(x.end <= y.start + 1e-6 for x, y in zip(merged, merged[1:])):
+        return merged
+    return max((first, second), key=lambda ws: sum(w.end - w.start for w in ws))
 
 
 def _plain(text: str) -> str:

@@ -67,3 +67,16 @@ def test_decoding_loops_are_cut():
     assert texts("hey do you want dinner tonight? Hey, do") == "hey do you want dinner tonight?".split()
     assert texts("dinner tonight dinner tonight") == "dinner tonight dinner tonight".split()  # a real repeat
     assert texts("no no no") == "no no no".split()
+
+
+def test_a_loop_keeps_the_timing_the_audio_spans():
+    """The aligner squeezes the unsaid copy of a loop into zero-length slots."""
+    from triggers.asr import _drop_loops
+
+    said = [Word("okay", 0.1, 0.8, 1.0), Word("everyone,", 0.8, 1.3, 1.0)]
+    squeezed = [Word(t, 1.3, 1.3, 1.0) for t in ("how", "about", "dinner", "tonight?")]
+    restart = [Word("Okay", 1.3, 1.3, 1.0), Word("everyone,", 1.3, 1.3, 1.0)]
+    real = [Word("how", 1.7, 1.8, 1.0), Word("about", 1.8, 2.1, 1.0), Word("dinner", 2.1, 2.4, 1.0), Word("tonight", 2.4, 2.7, 1.0)]
+    kept = _drop_loops(said + squeezed + restart + real)
+    assert [w.text for w in kept] == ["okay", "everyone,", "how", "about", "dinner", "tonight"]
+    assert kept[-1].end == 2.7 and kept[2].start == 1.7
