@@ -1,6 +1,16 @@
 """Audio -> words -> trigger events. Knows nothing about video, WebRTC or faces."""
 
-from triggers.asr import WhisperRecognizer, Word
+import os
+
+# One OpenMP thread per process unless the user says otherwise. CTranslate2's
+# OpenMP pool (and numpy's OpenBLAS, when numpy loads after this) otherwise
+# takes every core and spins between calls, whatever `intra_threads` says: on
+# two cores a stream then burned 0.45 CPU-seconds per audio second instead of
+# 0.29, and two participants no longer fit (README, "Threads"). It must be set
+# before those libraries load, so callbridge imports this package first.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+from triggers.asr import WhisperRecognizer, Word  # noqa: E402
 from triggers.audio import CHUNK_SAMPLES, SAMPLE_RATE, AudioError, StreamResampler, chunks, load_audio
 from triggers.engine import EngineConfig, TriggerEngine
 from triggers.events import Event, TranscriptEvent, TriggerEvent

@@ -1,9 +1,8 @@
 """Whisper recognition of a bounded audio window, via faster-whisper's CTranslate2 model.
 
 The encoder sees only the window (not 30 s of padding), so a decode costs what
-the window holds. Committed tokens are forced as a prefix, so only new words are
-generated. The same encoder output scores alternative word sequences, which the
-matcher uses to verify uncertain trigger candidates acoustically.
+the window holds. The same encoder output scores alternative word sequences,
+which the verifier uses to check uncertain trigger candidates acoustically.
 """
 
 from __future__ import annotations
@@ -68,10 +67,9 @@ def pick_device(device: str) -> tuple[str, str]:
 class WhisperRecognizer:
     """Decodes windows of 16 kHz audio; thread-safe for one caller at a time."""
 
-    def __init__(self, model: str = "tiny.en", device: str = "auto", threads: int = 0) -> None:
+    def __init__(self, model: str = "tiny.en", device: str = "auto", threads: int = 1) -> None:
         dev, compute = pick_device(device)
         self.device = dev
-        threads = threads or min(4, os.cpu_count() or 1)
         self._whisper = WhisperModel(resolve_whisper(model), device=dev, compute_type=compute, cpu_threads=threads)
         self._model = self._whisper.model
         multilingual = self._model.is_multilingual
@@ -88,7 +86,10 @@ class WhisperRecognizer:
     def decode(self, audio: np.ndarray, offset_s: float, hotwords: str | None = None) -> Decoding:
         """Greedy decode of `audio` (starting at `offset_s` on the stream clock).
 
-        `hotwords` go in as previous-text context, biasing recognition towards them.
+        `hotwords` go in as previous-text context, biasing recognition towards
+        them. Committed words are not forced as a prefix: with the hotwords in
+        the context, tiny.en then loops ("so dinner tonight, so dinner tonight")
+        until the token budget runs out, which costs more than it saves.
         """
         features, num_frames = self._features(audio)
         encoded = self._model.encode(features, to_cpu=False)

@@ -21,7 +21,7 @@ from triggers.events import Event, TranscriptEvent, TriggerEvent
 from triggers.matcher import Candidate, Phrase, PhraseMatcher
 from triggers.policy import LocalAgreement
 from triggers.vad import VADConfig, VoiceActivity
-from triggers.verify import AcousticVerifier
+from triggers.verify import AcousticVerifier, DeficitLimits
 
 
 @dataclass(frozen=True)
@@ -33,13 +33,15 @@ class EngineConfig:
     keep_s: float = 2.0  # audio kept in the window after a release
     preroll_s: float = 0.3  # audio before VAD onset included in the window
     edge_guard_s: float = 0.15  # a tentative phrase must end this far before the window's end
-    # A phrase that ends the hypothesis fires once the speaker pauses this long:
-    # cut mid-word, Whisper completes words that were never said.
+    # A phrase that ends the hypothesis fires once the speaker pauses this long,
+    # or once this much audio follows it: cut mid-word, Whisper completes words
+    # that were never said and aligns them to the window's last frames.
     pause_s: float = 0.15
+    settled_s: float = 0.4
     # A misheard phrase is verified only with this much audio after it: forcing
     # the phrase's last words into audio that was cut off costs nothing.
     verify_guard_s: float = 0.3
-    max_deficit: float = 8.0  # nats; see verify.py
+    limits: DeficitLimits = field(default_factory=DeficitLimits)  # nats; see verify.py
     hotwords: bool = True  # bias decoding towards the phrases
     no_speech_prob: float = 0.6  # with a low logprob, the decode is taken as non-speech
     min_avg_logprob: float = -1.0
@@ -67,7 +69,7 @@ class TriggerEngine:
         self.config = config
         self.participant = participant
         self.recognizer = recognizer or WhisperRecognizer()
-        self._verifier = AcousticVerifier(self.recognizer, config.max_deficit)
+        self._verifier = AcousticVerifier(self.recognizer, config.limits)
         self.set_phrases(phrases)
         self._vad = vad or VoiceActivity(config.vad)
         self._audio = np.zeros(0, np.float32)
@@ -117,6 +119,9 @@ class TriggerEngine:
 
     def _paused(self) -> bool:
         return self._vad.silence_s >= self.config.pause_s
+
+    def _settled(self, end_s: float) -> bool:
+        return self._paused() or end_s <= self.now_s - self.config.settled_s
 
     def _pause_began(self) -> bool:
         """On alert, a pause after speech is worth a decode at once."""
@@ -214,7 +219,7 @@ class TriggerEngine:
             start, end = words[cand.first].start, words[cand.last].end
             if not final and end > window_end - self.config.edge_guard_s:
                 continue  # the last word may still be cut off
-            if not final and cand.last == len(words) - 1 and not self._paused():
+            if not final and cand.last == len(words) - 1 and not self._settled(end):
                 continue  # nothing after the phrase yet: it may still be cut off
             if self._suppressed(cand.phrase, start, end):
                 continue
@@ -257,7 +262,7 @@ class TriggerEngine:
         probability = float(np.mean([w.probability for w in words[cand.first : cand.last + 1]]))
         if self._hotwords is None:
             return cand, probability
-        verdict = self._verifier.unbiased_look(decoding, words)
+        verdict = self._verifier.unbiased_look(decoding, words, cand)
         if verdict.accepted:
             return cand, min(probability, verdict.confidence)
         if committed:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from difflib import SequenceMatcher
 
 from triggers.asr import Decoding, WhisperRecognizer, Word
 from triggers.matcher import Candidate, PhraseMatcher
@@ -27,13 +28,29 @@ class Verdict:
     confidence: float
 
 
-class AcousticVerifier:
-    """Accepts a candidate when forcing the phrase costs at most `max_deficit` nats."""
+@dataclass(frozen=True)
+class DeficitLimits:
+    """Nats a phrase may lose, by how strong the evidence that proposed it is.
 
-    def __init__(self, recognizer: WhisperRecognizer, max_deficit: float = 8.0, grey_zone: float = 20.0) -> None:
+    A phrase the biased decoder wrote itself (`unbiased`, `second_look`) has
+    more going for it than one forced onto words that no decoder wrote
+    (`substitution`), so it may lose more. Chosen on the bench corpus (the
+    threshold study in bench/README.md): substitution at 8 fired on unrelated
+    speech ("dinner for no kids"), at 5 it did not.
+    """
+
+    substitution: float = 5.0
+    unbiased: float = 12.0
+    second_look: float = 8.0
+    grey_zone: float = 20.0  # a substitution up to this deficit earns a second look
+
+
+class AcousticVerifier:
+    """Accepts a candidate when the phrase costs at most its limit in nats."""
+
+    def __init__(self, recognizer: WhisperRecognizer, limits: DeficitLimits = DeficitLimits()) -> None:
         self.recognizer = recognizer
-        self.max_deficit = max_deficit
-        self.grey_zone = grey_zone
+        self.limits = limits
 
     def check(self, decoding: Decoding, words: list[Word], cand: Candidate) -> Verdict:
         heard = [w.text for w in words]
@@ -41,37 +58,43 @@ class AcousticVerifier:
         phrase_words = cand.phrase.text.split()
         phrase_words[-1] += tail
         forced = heard[: cand.first] + phrase_words + heard[cand.last + 1 :]
-        deficit = self._deficit(decoding, heard, forced)
-        return self._verdict(deficit)
+        return self._verdict(self._deficit(decoding, heard, forced), self.limits.substitution)
 
-    def unbiased_look(self, decoding: Decoding, words: list[Word]) -> Verdict:
+    def unbiased_look(self, decoding: Decoding, words: list[Word], cand: Candidate) -> Verdict:
         """Verdict on a phrase heard by a hotword-biased decode.
 
-        The same audio is decoded without hotwords; if that too holds a phrase
-        the bias had nothing to do. Otherwise the biased words must cost at most
-        `max_deficit` nats against the unbiased ones.
+        The same audio is decoded without hotwords. Where that decode differs
+        around the phrase, its words there replace the phrase, and the phrase
+        must cost at most `limits.unbiased` nats against them. Only the phrase's
+        neighbourhood is compared: elsewhere the two decodes may differ freely
+        (an unbiased decode also loops or trails off into the silent pad).
         """
+        heard = [w.text for w in words]
         plain = self.recognizer.redecode(decoding, None)
-        return self._verdict(self._deficit(decoding, plain, [w.text for w in words]))
+        alternative = splice_alternative(heard, plain, cand.first, cand.last)
+        if alternative is None:
+            return Verdict(True, 0.0, 1.0)  # heard without the bias too
+        return self._verdict(self._deficit(decoding, alternative, heard), self.limits.unbiased)
 
     def second_look(self, decoding: Decoding, words: list[Word], cand: Candidate) -> Verdict:
         """Verdict on the rewrite a phrase-biased decode proposes."""
         biased = self.recognizer.redecode(decoding, cand.phrase.text)
         if not any(c.exact and c.phrase == cand.phrase for c in PhraseMatcher([cand.phrase]).candidates(biased)):
             return Verdict(False, math.inf, 0.0)
-        return self._verdict(self._deficit(decoding, [w.text for w in words], biased))
+        return self._verdict(self._deficit(decoding, [w.text for w in words], biased), self.limits.second_look)
 
     def in_grey_zone(self, verdict: Verdict) -> bool:
-        return not verdict.accepted and verdict.deficit <= self.grey_zone
+        return not verdict.accepted and verdict.deficit <= self.limits.grey_zone
 
     def _deficit(self, decoding: Decoding, heard: list[str], alternative: list[str]) -> float:
         tokens = self.recognizer.tokens_for
         heard_lp, alternative_lp = self.recognizer.score(decoding, [tokens(heard), tokens(alternative)])
         return heard_lp - alternative_lp
 
-    def _verdict(self, deficit: float) -> Verdict:
-        confidence = math.exp(-max(0.0, deficit) / self.max_deficit)
-        return Verdict(deficit <= self.max_deficit, deficit, confidence)
+    @staticmethod
+    def _verdict(deficit: float, limit: float) -> Verdict:
+        confidence = math.exp(-max(0.0, deficit) / limit)
+        return Verdict(deficit <= limit, deficit, confidence)
 
 
 def _trailing_punctuation(word: str) -> str:
@@ -79,3 +102,24 @@ def _trailing_punctuation(word: str) -> str:
     while end > 0 and not word[end - 1].isalnum():
         end -= 1
     return word[end:]
+
+
+def splice_alternative(heard: list[str], other: list[str], first: int, last: int) -> list[str] | None:
+    """`heard` with words first..last replaced by what `other` has in their place.
+
+    The two decodes are aligned word by word; the replaced region runs between
+    the nearest agreeing words on either side. None when `other` agrees there.
+    """
+    a, b = [_key(w) for w in heard], [_key(w) for w in other]
+    pairs = [(i + k, j + k) for i, j, n in SequenceMatcher(None, a, b, autojunk=False).get_matching_blocks() for k in range(n)]
+    a_lo, b_lo = max(((i + 1, j + 1) for i, j in pairs if i < first), default=(0, 0))
+    a_hi, b_hi = min(((i, j) for i, j in pairs if i > last), default=(len(a), None))
+    if b_hi is None:  # nothing agrees after the phrase: take no more than it spans
+        b_hi = min(len(b), b_lo + (a_hi - a_lo) + 2)
+    if a[a_lo:a_hi] == b[b_lo:b_hi]:
+        return None
+    return heard[:a_lo] + other[b_lo:b_hi] + heard[a_hi:]
+
+
+def _key(word: str) -> str:
+    return "".join(ch for ch in word.lower() if ch.isalnum())

@@ -19,7 +19,7 @@ def say(path: Path, text: str, voice: str = "en-us", wpm: int = 160, lead_s: flo
     raw = path.with_suffix(".raw.wav")
     subprocess.run(["espeak-ng", "-v", voice, "-s", str(wpm), "-w", str(raw), text], check=True)
     subprocess.run(
-        ["sox", str(raw), "-r", "16000", "-c", "1", "-b", "16", str(path), "pad", str(lead_s), str(tail_s)], check=True
+        ["sox", "-R", str(raw), "-r", "16000", "-c", "1", "-b", "16", str(path), "pad", str(lead_s), str(tail_s)], check=True
     )
     raw.unlink()
     return path

@@ -44,12 +44,21 @@ class ScriptedVAD:
 class ScriptedRecognizer:
     """Recognises scripted words once the window has reached `lag_s` past their end.
 
-    `deficit` is what forcing a phrase into a misheard span costs, in nats, and
-    `biased` what a phrase-biased second decode hears (None: the same words).
+    `deficit` is what forcing a phrase into a misheard span costs, in nats,
+    `biased` what a phrase-biased second decode hears and `plain` what a decode
+    without hotwords hears (None: the same words).
     """
 
-    def __init__(self, words: list[Word], lag_s: float = 0.05, deficit: float = 2.0, biased: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        words: list[Word],
+        lag_s: float = 0.05,
+        deficit: float = 2.0,
+        biased: list[str] | None = None,
+        plain: list[str] | None = None,
+    ) -> None:
         self.words = words
+        self.plain = plain
         self.lag = lag_s
         self.deficit = deficit
         self.biased = biased
@@ -57,15 +66,18 @@ class ScriptedRecognizer:
         self.windows: list[tuple[float, float]] = []
         self.score_calls = 0
 
-    def decode(self, audio: np.ndarray, offset_s: float, prefix=()) -> Decoding:
+    def decode(self, audio: np.ndarray, offset_s: float, hotwords=None) -> Decoding:
         end = offset_s + len(audio) / SAMPLE_RATE
         self.windows.append((offset_s, end))
         seen = [w for w in self.words if w.start >= offset_s - 0.01 and w.end + self.lag <= end]
         return Decoding(seen, offset_s, no_speech_prob=0.0, avg_logprob=-0.1, encoder_output=None)
 
-    def redecode(self, decoding: Decoding, hotwords: str) -> list[str]:
+    def redecode(self, decoding: Decoding, hotwords: str | None) -> list[str]:
         self.redecodes += 1
-        return self.biased if self.biased is not None else [w.text for w in decoding.words]
+        heard = [w.text for w in decoding.words]
+        if hotwords is None:
+            return self.plain[: len(heard) + 1] if self.plain is not None else heard
+        return self.biased if self.biased is not None else heard
 
     def prior_score(self, sequences) -> list[float]:
         return [0.0 for _ in sequences]  # a flat text prior: the audio decides alone

@@ -11,7 +11,7 @@ SENTENCE = words(("shall", 0.5, 0.7), ("we", 0.7, 0.8), ("have", 0.8, 1.0), ("di
 
 
 def make(script, spans, phrases=("dinner tonight",), **cfg):
-    rec = ScriptedRecognizer(script, **{k: cfg.pop(k) for k in ("deficit", "lag_s", "biased") if k in cfg})
+    rec = ScriptedRecognizer(script, **{k: cfg.pop(k) for k in ("deficit", "lag_s", "biased", "plain") if k in cfg})
     engine = TriggerEngine(list(phrases), recognizer=rec, config=EngineConfig(**cfg), participant="ana", vad=ScriptedVAD(spans))
     return engine, rec
 
@@ -72,9 +72,17 @@ def test_grey_zone_candidate_stays_quiet_when_the_second_look_does_not_hear_it()
 
 def test_exact_phrase_from_a_biased_decode_needs_the_unbiased_check():
     # the hotword-biased decode hears the phrase; without the bias it costs 15 nats
-    engine, rec = make(SENTENCE + words(("then", 1.7, 2.0)), [(0.5, 2.0)], deficit=15.0)
+    plain = "shall we have dinner to Mars then".split()
+    engine, rec = make(SENTENCE + words(("then", 1.7, 2.0)), [(0.5, 2.0)], deficit=15.0, plain=plain)
     assert triggers(run(engine, 3.0)) == []
     assert rec.redecodes >= 1
+
+
+def test_exact_phrase_fires_when_the_unbiased_decode_hears_it_too():
+    plain = "shall we have dinner tonight then".split()
+    engine, rec = make(SENTENCE + words(("then", 1.7, 2.0)), [(0.5, 2.0)], deficit=15.0, plain=plain)
+    (event,) = triggers(run(engine, 3.0))
+    assert event.phrase == "dinner tonight" and rec.redecodes >= 1
 
 
 def test_exact_phrase_without_hotwords_fires_without_rechecking():
@@ -130,3 +138,11 @@ def test_window_stays_bounded_in_a_long_monologue():
     finals = [e for e in events if isinstance(e, TranscriptEvent) and e.final]
     text = " ".join(e.text for e in finals).split()
     assert text == [f"w{i}" for i in range(400)]  # nothing lost or repeated across releases
+
+
+def test_a_phrase_ending_the_hypothesis_fires_once_enough_audio_follows():
+    # speech goes on to 3.0 s but nothing after the phrase is recognised yet
+    engine, _ = make(SENTENCE, [(0.5, 3.0)])
+    (event,) = triggers(run(engine, 4.0))
+    settled = EngineConfig().settled_s
+    assert 1.7 + settled <= event.emitted_at_s < 3.0

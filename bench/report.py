@@ -1,0 +1,108 @@
+"""Presentation of the trigger-engine benchmark: targets and pass/fail verdicts,
+the rich console table, and the Markdown table written between the README markers.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+ROOT = Path(__file__).resolve().parent.parent
+README = ROOT / "README.md"
+MARK_START = "<!-- bench:triggers:start -->"
+MARK_END = "<!-- bench:triggers:end -->"
+
+TARGETS = {
+    "recall": (">=", 0.97),
+    "false_triggers_per_hour": ("<=", 1.0),
+    "latency_p50_s": ("<=", 0.5),
+    "latency_p95_s": ("<=", 0.9),
+    "realtime_wall_p50_s": ("<=", 0.7),
+    "rtf_cpu": ("<=", 0.3),
+}
+
+
+def console(stderr: bool = False) -> Console:
+    """Rich console; 110 columns when not a terminal (logs, make) instead of 80."""
+    stream = sys.stderr if stderr else sys.stdout
+    return Console(stderr=stderr) if stream.isatty() else Console(stderr=stderr, width=110)
+
+
+def verdict(key: str, value: float | None) -> str:
+    if key not in TARGETS or value is None:
+        return ""
+    op, target = TARGETS[key]
+    ok = value >= target if op == ">=" else value <= target
+    return "[green]pass[/]" if ok else "[red]FAIL[/]"
+
+
+def rows(m: dict[str, Any], rt: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    def f(v: float | None, fmt: str) -> str:
+        return "n/a" if v is None else format(v, fmt)
+
+    def tgt(key: str, unit: str = "") -> str:
+        op, t = TARGETS[key]
+        return f"{'≥' if op == '>=' else '≤'} {t:g}{unit}" if key != "recall" else f"≥ {t:.0%}"
+
+    nm_phr = ", ".join(f"{p.split()[0]} {v['false_triggers']}/{v['items']}" for p, v in m["near_miss_by_phrase"].items())
+    rec_phr = ", ".join(f"{p.split()[0]} {f(v, '.0%')}" for p, v in m["recall_by_phrase"].items())
+    return [
+        ("Recall (phrase end within 1 s)", f"{f(m['recall'], '.1%')} of {m['positives']}", tgt("recall"), "recall"),
+        ("  by phrase", rec_phr, "", ""),
+        ("  clean / noisy (10–20 dB SNR)", f"{f(m['recall_clean'], '.1%')} / {f(m['recall_noisy'], '.1%')}", "", ""),
+        ("False triggers / hour, unrelated speech", f"{f(m['false_triggers_per_hour'], '.2f')} ({m['unrelated_false_triggers'] + m['conversation_false_triggers']} in {m['non_trigger_speech_hours'] * 60:.1f} min)", tgt("false_triggers_per_hour"), "false_triggers_per_hour"),
+        ("Near-miss false triggers", f"{m['near_miss_false_triggers']} on {m['near_misses']} items ({f(m['near_miss_rate_per_item'], '.1%')})", "", ""),
+        ("  by phrase", nm_phr, "", ""),
+        ("Extra triggers on positives (wrong phrase)", f"{m['false_triggers_on_positives']} ({m['wrong_phrase_triggers_on_positives']})", "", ""),
+        ("Latency p50 (audio clock)", f"{f(m['latency_p50_s'], '.2f')} s", tgt("latency_p50_s", " s"), "latency_p50_s"),
+        ("Latency p95 / max", f"{f(m['latency_p95_s'], '.2f')} / {f(m['latency_max_s'], '.2f')} s", tgt("latency_p95_s", " s"), "latency_p95_s"),
+        ("Phrase-end error, median abs", f"{f(m['phrase_end_abs_error_median_s'], '.2f')} s", "", ""),
+        ("Realtime wall latency p50 / p95 (CLI)", f"{f(rt.get('p50_s'), '.2f')} / {f(rt.get('p95_s'), '.2f')} s" if rt.get("available") else "n/a", tgt("realtime_wall_p50_s", " s"), "realtime_wall_p50_s"),
+        ("Real-time factor, CPU / wall", f"{m['rtf_cpu']:.3f} / {m['rtf_wall']:.3f}", tgt("rtf_cpu"), "rtf_cpu"),
+    ]
+
+
+def status_value(m: dict[str, Any], rt: dict[str, Any], key: str) -> float | None:
+    return rt.get("p50_s") if key == "realtime_wall_p50_s" else m.get(key)
+
+
+def print_table(m: dict[str, Any], rt: dict[str, Any], title: str) -> None:
+    table = Table(title=title)
+    for col in ("Metric", "Value", "Target", ""):
+        table.add_column(col)
+    for name, value, target, key in rows(m, rt):
+        table.add_row(name, value, target, verdict(key, status_value(m, rt, key)) if key else "")
+    console().print(table)
+
+
+def markdown(m: dict[str, Any], rt: dict[str, Any], meta: dict[str, Any]) -> str:
+    strip = lambda s: re.sub(r"\[/?[a-z]*\]", "", s)  # noqa: E731
+    lines = ["| Metric | Value | Target | |", "|---|---|---|---|"]
+    for name, value, target, key in rows(m, rt):
+        mark = strip(verdict(key, status_value(m, rt, key))) if key else ""
+        label = name.strip() if not name.startswith(" ") else "&nbsp;&nbsp;" + name.strip()
+        lines.append(f"| {label} | {value} | {target} | {mark} |")
+    lines.append("")
+    lines.append(
+        f"_{meta['model']} on {meta['device']}, {meta['machine']['cpu']} ({meta['machine']['cores']} cores), "
+        f"{meta['date'][:10]}; {meta['corpus']['items']} synthesised items, {meta['corpus']['minutes']:.1f} min of audio. "
+        "`make bench` to reproduce._"
+    )
+    return "\n".join(lines)
+
+
+def update_readme(text: str) -> bool:
+    if not README.exists():
+        return False
+    body = README.read_text()
+    if MARK_START not in body or MARK_END not in body:
+        return False
+    start = body.index(MARK_START) + len(MARK_START)
+    end = body.index(MARK_END, start)
+    README.write_text(body[:start] + "\n" + text + "\n" + body[end:])
+    return True
