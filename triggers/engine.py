@@ -24,6 +24,9 @@ from triggers.vad import VADConfig, VoiceActivity
 from triggers.verify import AcousticVerifier, DeficitLimits
 
 
+_VAD_STEP_S = 0.032  # the VAD's silence_s advances in steps of one Silero window
+
+
 @dataclass(frozen=True)
 class EngineConfig:
     step_s: float = 1.0  # audio between decodes while someone speaks
@@ -77,6 +80,8 @@ class TriggerEngine:
         self._fed = 0
         self._active = False
         self._last_decode = 0
+        self._last_decoding: Decoding | None = None
+        self._silence_at_decode = 0.0  # the VAD's silence_s when the last decode ran
         self._policy = LocalAgreement()
         self._fired: list[_Fired] = []
         self._rejected: set[tuple[str, str, float]] = set()
@@ -124,10 +129,9 @@ class TriggerEngine:
         return self._paused() or end_s <= self.now_s - self.config.settled_s
 
     def _pause_began(self) -> bool:
-        """On alert, a pause after speech is worth a decode at once."""
-        if self.now_s >= self._alert_until or not self._paused():
-            return False
-        return self._fed - self._last_decode > (self._vad.silence_s - self.config.pause_s) * SAMPLE_RATE + 1
+        """On alert, a pause after speech is worth one decode at once."""
+        alert = self.now_s < self._alert_until
+        return alert and self._paused() and self._silence_at_decode < self.config.pause_s
 
     def _step_s(self) -> float:
         alert = self.now_s < self._alert_until
@@ -170,8 +174,11 @@ class TriggerEngine:
     # -- decoding ------------------------------------------------------------
 
     def _decode(self, final: bool) -> list[Event]:
-        self._last_decode = self._fed
-        decoding = self.recognizer.decode(self._audio, self._start / SAMPLE_RATE, self._hotwords)
+        decoding = self._reusable_decoding() or self.recognizer.decode(
+            self._audio, self._start / SAMPLE_RATE, self._hotwords
+        )
+        self._last_decode, self._last_decoding = self._fed, decoding
+        self._silence_at_decode = self._vad.silence_s
         self._policy.update([] if self._is_non_speech(decoding) else decoding.words)
         if final:
             self._policy.finalize()
@@ -188,12 +195,27 @@ class TriggerEngine:
             events.extend(self._release_front())
         return events
 
+    def _reusable_decoding(self) -> Decoding | None:
+        """The last decoding, when all audio since it is silence.
+
+        If the speaker had already paused when the last decode ran, its words
+        were complete; decoding the same window plus silence would only cost
+        time (and invite Whisper to fill the silence).
+        """
+        last = self._last_decoding
+        if last is None or last.offset_s != self._start / SAMPLE_RATE:
+            return None
+        since = (self._fed - self._last_decode) / SAMPLE_RATE
+        still_silent = self._vad.silence_s + _VAD_STEP_S >= self._silence_at_decode + since
+        return last if self._silence_at_decode >= self.config.pause_s and still_silent else None
+
     def _is_non_speech(self, decoding: Decoding) -> bool:
         cfg = self.config
         return decoding.no_speech_prob > cfg.no_speech_prob and decoding.avg_logprob < cfg.min_avg_logprob
 
     def _close(self) -> None:
         self._active = False
+        self._last_decoding = None
         self._policy = LocalAgreement()
         self._last_partial = ""
         self._keep_preroll()

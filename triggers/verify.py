@@ -34,15 +34,21 @@ class DeficitLimits:
 
     A phrase the biased decoder wrote itself (`unbiased`, `second_look`) has
     more going for it than one forced onto words that no decoder wrote
-    (`substitution`), so it may lose more. Chosen on the bench corpus (the
-    threshold study in bench/README.md): substitution at 8 fired on unrelated
-    speech ("dinner for no kids"), at 5 it did not.
+    (`substitution`), so it may lose more; and words that sound more like the
+    phrase ("we can get away") are likelier a slip, so forcing the phrase onto
+    them may cost more. Chosen on the bench corpus (README, "Verification
+    limits"): substitution at 8 fired on unrelated speech ("dinner for no
+    kids"), at 5 it did not.
     """
 
-    substitution: float = 5.0
+    substitution: float = 5.0  # at text+phonetic similarity 0.7 ...
+    substitution_slope: float = 10.0  # ... plus this much per unit of similarity above it
     unbiased: float = 12.0
     second_look: float = 8.0
     grey_zone: float = 20.0  # a substitution up to this deficit earns a second look
+
+    def for_substitution(self, similarity: float) -> float:
+        return self.substitution + self.substitution_slope * (similarity - 0.7)
 
 
 class AcousticVerifier:
@@ -58,7 +64,7 @@ class AcousticVerifier:
         phrase_words = cand.phrase.text.split()
         phrase_words[-1] += tail
         forced = heard[: cand.first] + phrase_words + heard[cand.last + 1 :]
-        return self._verdict(self._deficit(decoding, heard, forced), self.limits.substitution)
+        return self._verdict(self._deficit(decoding, heard, forced), self.limits.for_substitution(cand.similarity))
 
     def unbiased_look(self, decoding: Decoding, words: list[Word], cand: Candidate) -> Verdict:
         """Verdict on a phrase heard by a hotword-biased decode.

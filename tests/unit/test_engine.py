@@ -146,3 +146,22 @@ def test_a_phrase_ending_the_hypothesis_fires_once_enough_audio_follows():
     (event,) = triggers(run(engine, 4.0))
     settled = EngineConfig().settled_s
     assert 1.7 + settled <= event.emitted_at_s < 3.0
+
+
+def test_audio_that_is_only_silence_since_the_last_decode_is_not_decoded_again():
+    # on alert, the pause gets a decode at once; the utterance's final decode,
+    # 0.2 s of silence later, reuses it
+    engine, rec = make(SENTENCE, [(0.5, 1.7)])
+    events = run(engine, 3.0)
+    assert len(triggers(events)) == 1 and any(isinstance(e, TranscriptEvent) and e.final for e in events)
+    pause_at = 1.7 + EngineConfig().pause_s
+    after_pause = [end for _, end in rec.windows if end > pause_at + 0.03]
+    assert after_pause == [], rec.windows
+
+
+@pytest.mark.parametrize("heard, phrase, fires", [("we can get away", "weekend getaway", True), ("dinner for no kids", "dinner tonight", False)])
+def test_words_that_sound_like_the_phrase_may_cost_more(heard, phrase, fires):
+    # both cost 5.5 nats: over the base limit, within it for a close-sounding slip
+    script = words(*[(w, 0.5 + 0.3 * i, 0.8 + 0.3 * i) for i, w in enumerate(heard.split() + ["then"])])
+    engine, _ = make(script, [(0.5, script[-1].end)], phrases=[phrase], deficit=5.5)
+    assert bool(triggers(run(engine, 4.0))) == fires
