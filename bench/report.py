@@ -64,6 +64,27 @@ def rows(m: dict[str, Any], rt: dict[str, Any]) -> list[tuple[str, str, str, str
         ("Phrase-end error, median abs", f"{f(m['phrase_end_abs_error_median_s'], '.2f')} s", "", ""),
         ("Realtime wall latency p50 / p95 (CLI)", f"{f(rt.get('p50_s'), '.2f')} / {f(rt.get('p95_s'), '.2f')} s" if rt.get("available") else "n/a", tgt("realtime_wall_p50_s", " s"), "realtime_wall_p50_s"),
         ("Real-time factor, CPU / wall", f"{m['rtf_cpu']:.3f} / {m['rtf_wall']:.3f}", tgt("rtf_cpu"), "rtf_cpu"),
+    ] + long_call_rows(m.get("long_call"))
+
+
+def long_call_rows(lc: dict[str, Any] | None) -> list[tuple[str, str, str, str]]:
+    if not lc:
+        return []
+    seg = lc["segments"][0]["end_min"] if lc["segments"] else 0
+    return [
+        (
+            f"{lc['minutes']:g}-min call: RTF first / last {seg:g} min",
+            f"{lc['rtf_first_segment']:.3f} / {lc['rtf_last_segment']:.3f} (x{lc['rtf_growth']:.2f})",
+            "flat",
+            "",
+        ),
+        (
+            "  latency p50, first / second half",
+            f"{lc['latency_p50_first_half_s']} / {lc['latency_p50_second_half_s']} s "
+            f"({lc['phrases_detected']}/{lc['phrases_spliced']} phrases, {lc['other_triggers']} other triggers)",
+            "flat",
+            "",
+        ),
     ]
 
 

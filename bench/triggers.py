@@ -131,6 +131,15 @@ def engine_pass(rec: Any, items: list[dict[str, Any]], label: str) -> list[dict[
     return runs
 
 
+def run_long_call(rec: Any, items: list[dict[str, Any]], minutes: float) -> dict[str, Any]:
+    from bench.longcall import long_call
+
+    with Progress(TextColumn(f"[bold]long call ({minutes:g} min)[/]"), BarColumn(), TimeElapsedColumn(), console=err) as progress:
+        task = progress.add_task("", total=1.0)
+        result = long_call(rec, items, CORPUS_DIR, list(PHRASES), minutes=minutes, progress=lambda f: progress.update(task, completed=f))
+    return result
+
+
 # --------------------------------------------------------------------------- realtime CLI
 
 
@@ -204,6 +213,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--device", default="cpu", choices=["cpu", "cuda", "auto"])
     ap.add_argument("--realtime-files", type=int, default=12, help="positives run through `callbridge listen --realtime`")
     ap.add_argument("--no-realtime", action="store_true", help="skip the realtime CLI measurement")
+    ap.add_argument("--long-minutes", type=float, default=None, help="length of the long-call run (default 30, 5 with --quick; 0 skips it)")
     ap.add_argument("--out", type=Path, help="results file (default bench/results/triggers[.quick].json)")
     args = ap.parse_args(argv)
 
@@ -222,6 +232,10 @@ def main(argv: list[str] | None = None) -> int:
         passes.append(engine_pass(rec, chosen, label))
     results = [score_item(item, run) for item, run in zip(chosen, passes[0])]
     m = metrics(results, passes)
+
+    long_minutes = args.long_minutes if args.long_minutes is not None else (5.0 if args.quick else 30.0)
+    if long_minutes > 0:
+        m["long_call"] = run_long_call(rec, items, long_minutes)
 
     if args.no_realtime:
         rt: dict[str, Any] = {"available": False, "error": "skipped (--no-realtime)", "p50_s": None, "p95_s": None}

@@ -110,17 +110,25 @@ class WhisperRecognizer:
         decoding.words = self._align(decoding, tokens)
         return decoding
 
-    def redecode(self, decoding: Decoding, hotwords: str | None) -> list[str]:
+    def redecode(
+        self, decoding: Decoding, hotwords: str | None, prefix: Sequence[str] = (), max_new_tokens: int | None = None
+    ) -> list[str]:
         """Words of another decode of the same audio, with other (or no) hotwords.
 
-        The encoder output is reused, so this costs one generation and no encoding.
+        The encoder output is reused, so this costs one generation and no
+        encoding. `prefix` words are forced (read in one pass, not generated)
+        and at most `max_new_tokens` follow them: a check of one phrase need not
+        pay for generating the whole window. Only use a prefix without hotwords;
+        with both, tiny.en tends to loop.
         """
-        prompt = self._context(hotwords) + self._prompt
+        forced = self.tokens_for(prefix)
+        prompt = self._context(hotwords) + self._prompt + forced
+        budget = decoding.num_frames // 10 + 8 if max_new_tokens is None else max_new_tokens
         (result,) = self._model.generate(
             decoding.encoder_output,
             [prompt],
             beam_size=1,
-            max_length=min(448, len(prompt) + decoding.num_frames // 10 + 8),
+            max_length=min(448, len(prompt) + budget),
             suppress_blank=True,
             suppress_tokens=self._suppress,
         )

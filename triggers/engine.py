@@ -10,6 +10,7 @@ stays flat however long the call runs.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Sequence
 
@@ -25,6 +26,7 @@ from triggers.verify import AcousticVerifier, DeficitLimits
 
 
 _VAD_STEP_S = 0.032  # the VAD's silence_s advances in steps of one Silero window
+_MIN_GAP_S = 0.1  # decodes scheduled for a waiting candidate are at least this far apart
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,7 @@ class TriggerEngine:
         self._last_decode = 0
         self._last_decoding: Decoding | None = None
         self._silence_at_decode = 0.0  # the VAD's silence_s when the last decode ran
+        self._due_s = math.inf  # a waiting candidate's guards pass then: decode
         self._policy = LocalAgreement()
         self._fired: list[_Fired] = []
         self._rejected: set[tuple[str, str, float]] = set()
@@ -118,15 +121,13 @@ class TriggerEngine:
             return []
         if ended is not None and not self._vad.in_speech:
             return self._decode(final=True)
-        if self._fed - self._last_decode >= self._step_s() * SAMPLE_RATE or self._pause_began():
+        step_done = self._fed - self._last_decode >= self._step_s() * SAMPLE_RATE
+        if step_done or self._pause_began() or self.now_s >= self._due_s:
             return self._decode(final=False)
         return []
 
     def _paused(self) -> bool:
         return self._vad.silence_s >= self.config.pause_s
-
-    def _settled(self, end_s: float) -> bool:
-        return self._paused() or end_s <= self.now_s - self.config.settled_s
 
     def _pause_began(self) -> bool:
         """On alert, a pause after speech is worth one decode at once."""
@@ -174,6 +175,7 @@ class TriggerEngine:
     # -- decoding ------------------------------------------------------------
 
     def _decode(self, final: bool) -> list[Event]:
+        self._due_s = math.inf
         decoding = self._reusable_decoding() or self.recognizer.decode(
             self._audio, self._start / SAMPLE_RATE, self._hotwords
         )
@@ -239,13 +241,11 @@ class TriggerEngine:
         n_committed = len(self._policy.committed)
         for cand in self._matcher.candidates([w.text for w in words]):
             start, end = words[cand.first].start, words[cand.last].end
-            if not final and end > window_end - self.config.edge_guard_s:
-                continue  # the last word may still be cut off
-            if not final and cand.last == len(words) - 1 and not self._settled(end):
-                continue  # nothing after the phrase yet: it may still be cut off
             if self._suppressed(cand.phrase, start, end):
                 continue
-            if not cand.exact and end > window_end - self.config.verify_guard_s:
+            ready = 0.0 if final else self._ready_at(cand, words)
+            if ready > window_end:  # decode again as soon as it can pass
+                self._due_s = min(self._due_s, max(ready, window_end + _MIN_GAP_S))
                 continue
             confirmed = self._confirm(decoding, words, cand, committed=cand.last < n_committed)
             if confirmed is None:
@@ -258,6 +258,20 @@ class TriggerEngine:
             )
         self._fired = [f for f in self._fired if f.end_s > window_end - 120.0]
         return events
+
+    def _ready_at(self, cand: Candidate, words: list[Word]) -> float:
+        """Stream time at which a tentative candidate may next pass its guards.
+
+        Past that time it is checked now; before it, a decode is due then.
+        """
+        cfg = self.config
+        end = words[cand.last].end
+        edge = end + cfg.edge_guard_s  # the last word may still be cut off
+        if not cand.exact:
+            return max(edge, end + cfg.verify_guard_s)
+        if cand.last < len(words) - 1 or self._paused():
+            return edge
+        return end + cfg.settled_s  # nothing after it yet (or a pause, or the next word)
 
     def _confirm(
         self, decoding: Decoding, words: list[Word], cand: Candidate, committed: bool

@@ -51,6 +51,10 @@ class DeficitLimits:
         return self.substitution + self.substitution_slope * (similarity - 0.7)
 
 
+_FREE_WORDS_BEFORE = 2  # words before the phrase the unbiased decode may re-hear
+_FREE_WORDS_AFTER = 2
+
+
 class AcousticVerifier:
     """Accepts a candidate when the phrase costs at most its limit in nats."""
 
@@ -76,7 +80,12 @@ class AcousticVerifier:
         (an unbiased decode also loops or trails off into the silent pad).
         """
         heard = [w.text for w in words]
-        plain = self.recognizer.redecode(decoding, None)
+        # Words well before the phrase are forced, and generation stops a few
+        # words after it: this check costs a third of a whole-window decode,
+        # and it sits between the phrase's end and the trigger.
+        keep = max(0, cand.first - _FREE_WORDS_BEFORE)
+        budget = len(self.recognizer.tokens_for(heard[keep : cand.last + 1 + _FREE_WORDS_AFTER])) + 4
+        plain = self.recognizer.redecode(decoding, None, prefix=heard[:keep], max_new_tokens=budget)
         alternative = splice_alternative(heard, plain, cand.first, cand.last)
         if alternative is None:
             return Verdict(True, 0.0, 1.0)  # heard without the bias too

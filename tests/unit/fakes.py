@@ -72,7 +72,7 @@ class ScriptedRecognizer:
         seen = [w for w in self.words if w.start >= offset_s - 0.01 and w.end + self.lag <= end]
         return Decoding(seen, offset_s, no_speech_prob=0.0, avg_logprob=-0.1, encoder_output=None)
 
-    def redecode(self, decoding: Decoding, hotwords: str | None) -> list[str]:
+    def redecode(self, decoding: Decoding, hotwords: str | None, prefix=(), max_new_tokens=None) -> list[str]:
         self.redecodes += 1
         heard = [w.text for w in decoding.words]
         if hotwords is None:

@@ -42,6 +42,13 @@ def test_a_phrase_at_the_very_edge_of_the_window_waits():
     assert event.emitted_at_s >= event.phrase_end_s + EngineConfig().edge_guard_s
 
 
+def test_a_waiting_phrase_gets_a_decode_as_soon_as_its_guard_passes():
+    # not at the next 0.3 s alert step: at the guard's end (or 0.1 s after the last decode)
+    engine, rec = make(SENTENCE + words(("and", 1.7, 1.75), ("then", 1.75, 2.3)), [(0.5, 2.3)], lag_s=0.0)
+    (event,) = triggers(run(engine, 4.0))
+    assert event.emitted_at_s - event.phrase_end_s <= EngineConfig().edge_guard_s + 0.1 + 0.025
+
+
 def test_misheard_phrase_fires_when_forcing_it_costs_little():
     script = words(("random", 0.5, 0.9), ("shoes", 0.9, 1.3), ("are", 1.3, 1.5), ("great", 1.5, 1.9))
     engine, rec = make(script, [(0.5, 1.9)], phrases=["running shoes"], deficit=2.0)
@@ -145,7 +152,7 @@ def test_a_phrase_ending_the_hypothesis_fires_once_enough_audio_follows():
     engine, _ = make(SENTENCE, [(0.5, 3.0)])
     (event,) = triggers(run(engine, 4.0))
     settled = EngineConfig().settled_s
-    assert 1.7 + settled <= event.emitted_at_s < 3.0
+    assert 1.7 + settled <= event.emitted_at_s <= 1.7 + settled + 0.02  # a decode is due right then
 
 
 def test_audio_that_is_only_silence_since_the_last_decode_is_not_decoded_again():
