@@ -76,9 +76,8 @@ def _readable(r: dict[str, Any]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    phrases = args.phrase or active_phrases()
     try:
-        TriggerEngine.parse_phrases(phrases)
+        phrases = TriggerEngine.parse_phrases(args.phrase or active_phrases())
         _status(f"loading model {args.model} ({args.device})")
         recognizer = WhisperRecognizer(model=args.model, device=args.device)
     except (ModelError, PhraseError, ValueError) as exc:

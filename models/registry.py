@@ -98,8 +98,10 @@ def resolve_whisper(name_or_path: str) -> str:
         if not (candidate / "model.bin").is_file():
             raise ModelError(f"{candidate} is not a CTranslate2 Whisper model (no model.bin)")
         return str(candidate)
-    if os.sep in name_or_path or candidate.exists():
-        raise ModelError(f"{candidate}: not a model directory" if candidate.exists() else f"{candidate}: no such model directory")
+    if candidate.exists():
+        raise ModelError(f"{candidate}: not a model directory")
+    if os.sep in name_or_path:
+        raise ModelError(f"{candidate}: no such model directory")
     spec = MODELS.get(name_or_path)
     if spec is None or spec.kind != "whisper-ct2":
         known = ", ".join(n for n, s in MODELS.items() if s.kind == "whisper-ct2")

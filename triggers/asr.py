@@ -20,6 +20,7 @@ from faster_whisper.transcribe import get_suppressed_tokens
 
 from models import resolve_whisper
 from triggers.audio import SAMPLE_RATE
+from triggers.normalize import word_key
 
 _HOP = 160  # samples per mel frame
 _MAX_FRAMES = 3000
@@ -94,12 +95,11 @@ class WhisperRecognizer:
         features, num_frames = self._features(audio)
         encoded = self._model.encode(features, to_cpu=False)
         prompt = self._context(hotwords) + self._prompt
-        budget = len(prompt) + int(len(audio) / SAMPLE_RATE * 8) + 8  # speech rarely passes 5 tokens/s
         result = self._model.generate(
             encoded,
             [prompt],
             beam_size=1,
-            max_length=min(448, budget),
+            max_length=min(448, len(prompt) + _token_budget(num_frames)),
             suppress_blank=True,
             suppress_tokens=self._suppress,
             return_scores=True,
@@ -123,7 +123,7 @@ class WhisperRecognizer:
         """
         forced = self.tokens_for(prefix)
         prompt = self._context(hotwords) + self._prompt + forced
-        budget = decoding.num_frames // 10 + 8 if max_new_tokens is None else max_new_tokens
+        budget = _token_budget(decoding.num_frames) if max_new_tokens is None else max_new_tokens
         (result,) = self._model.generate(
             decoding.encoder_output,
             [prompt],
@@ -177,13 +177,18 @@ class WhisperRecognizer:
         return _drop_loops(_drop_restarted_tail(words))
 
 
+def _token_budget(num_frames: int) -> int:
+    """Tokens a window may generate: speech rarely passes 5 tokens/s, loops do."""
+    return int(num_frames / (SAMPLE_RATE / _HOP) * 8) + 8
+
+
 def _drop_loops(words: list[Word]) -> list[Word]:
     """Cut a decoding loop: a block of 3+ words said twice in a row, or a tail
     that starts the window over ("... tonight? Hey, do you").
 
     Whisper falls into these in trailing silence, more so with a text prompt.
     """
-    keys = [_plain(w.text) for w in words]
+    keys = [word_key(w.text) for w in words]
     n = len(keys)
     for size in range(3, n // 2 + 1):
         for i in range(0, n - 2 * size + 1):
@@ -205,10 +210,6 @@ def _better_copy(first: list[Word], second: list[Word]) -> list[Word]:
     if all(x.end <= y.start + 1e-6 for x, y in zip(merged, merged[1:])):
         return merged
     return max((first, second), key=lambda ws: sum(w.end - w.start for w in ws))
-
-
-def _plain(text: str) -> str:
-    return "".join(ch for ch in text.lower() if ch.isalnum())
 
 
 _MIN_WORD_S = 0.07  # no real word is this short; hallucinated restarts are

@@ -53,6 +53,9 @@ class EngineConfig:
     vad: VADConfig = field(default_factory=VADConfig)
 
 
+_Confirmed = tuple[Candidate, float]  # the span that passed, and its confidence
+
+
 @dataclass
 class _Fired:
     phrase: str
@@ -129,14 +132,16 @@ class TriggerEngine:
     def _paused(self) -> bool:
         return self._vad.silence_s >= self.config.pause_s
 
+    def _on_alert(self) -> bool:
+        """The last words resembled a phrase word recently."""
+        return self.now_s < self._alert_until
+
     def _pause_began(self) -> bool:
         """On alert, a pause after speech is worth one decode at once."""
-        alert = self.now_s < self._alert_until
-        return alert and self._paused() and self._silence_at_decode < self.config.pause_s
+        return self._on_alert() and self._paused() and self._silence_at_decode < self.config.pause_s
 
     def _step_s(self) -> float:
-        alert = self.now_s < self._alert_until
-        return self.config.alert_step_s if alert else self.config.step_s
+        return self.config.alert_step_s if self._on_alert() else self.config.step_s
 
     def flush(self) -> list[Event]:
         """End of stream: finalise the open utterance."""
@@ -157,6 +162,7 @@ class TriggerEngine:
         if sample > self._start:
             self._audio = self._audio[sample - self._start :]
             self._start = sample
+            self._last_decoding = None  # it decoded another window
 
     def _release_front(self) -> list[Event]:
         """Bound the window: committed words older than keep_s leave it."""
@@ -205,7 +211,7 @@ class TriggerEngine:
         time (and invite Whisper to fill the silence).
         """
         last = self._last_decoding
-        if last is None or last.offset_s != self._start / SAMPLE_RATE:
+        if last is None:
             return None
         since = (self._fed - self._last_decode) / SAMPLE_RATE
         still_silent = self._vad.silence_s + _VAD_STEP_S >= self._silence_at_decode + since
@@ -273,37 +279,32 @@ class TriggerEngine:
             return edge
         return end + cfg.settled_s  # nothing after it yet (or a pause, or the next word)
 
-    def _confirm(
-        self, decoding: Decoding, words: list[Word], cand: Candidate, committed: bool
-    ) -> tuple[Candidate, float] | None:
+    def _confirm(self, decoding: Decoding, words: list[Word], cand: Candidate, committed: bool) -> _Confirmed | None:
         """The candidate (or an overlapping alternative) that passes, with its confidence."""
         key = (cand.phrase.key, cand.heard, round(words[cand.first].start, 1))
         if key in self._rejected:
             return None
-        if cand.exact:
-            return self._confirm_exact(decoding, words, cand, key, committed)
+        confirm = self._confirm_exact if cand.exact else self._confirm_misheard
+        confirmed = confirm(decoding, words, cand)
+        if confirmed is None and committed:  # a stable rejection need not be re-checked every decode
+            self._rejected.add(key)
+        return confirmed
+
+    def _confirm_misheard(self, decoding: Decoding, words: list[Word], cand: Candidate) -> _Confirmed | None:
+        """A misheard phrase (or an overlapping alternative span) checked acoustically."""
         verdicts = [(option, self._verifier.check(decoding, words, option)) for option in (cand, *cand.alternatives)]
         option, verdict = min(verdicts, key=lambda ov: ov[1].deficit)
         if not verdict.accepted and self._verifier.in_grey_zone(verdict):
             verdict = self._verifier.second_look(decoding, words, option)
-        if verdict.accepted:
-            return option, verdict.confidence
-        if committed:  # a stable rejection need not be re-checked every decode
-            self._rejected.add(key)
-        return None
+        return (option, verdict.confidence) if verdict.accepted else None
 
-    def _confirm_exact(
-        self, decoding: Decoding, words: list[Word], cand: Candidate, key: tuple[str, str, float], committed: bool
-    ) -> tuple[Candidate, float] | None:
+    def _confirm_exact(self, decoding: Decoding, words: list[Word], cand: Candidate) -> _Confirmed | None:
+        """A phrase the (biased) decoder wrote, checked against an unbiased decode."""
         probability = float(np.mean([w.probability for w in words[cand.first : cand.last + 1]]))
         if self._hotwords is None:
             return cand, probability
         verdict = self._verifier.unbiased_look(decoding, words, cand)
-        if verdict.accepted:
-            return cand, min(probability, verdict.confidence)
-        if committed:
-            self._rejected.add(key)
-        return None
+        return (cand, min(probability, verdict.confidence)) if verdict.accepted else None
 
     def _suppressed(self, phrase: Phrase, start: float, end: float) -> bool:
         """One event per spoken occurrence, and the phrase's cooldown."""

@@ -40,3 +40,8 @@ def normalize_words(text: str) -> list[str]:
 def compact(words: list[str]) -> str:
     """Words joined without spaces, so "to night" and "tonight" compare equal."""
     return "".join(words)
+
+
+def word_key(text: str) -> str:
+    """One recognised word as compared across decodes: "Tonight?" -> "tonight"."""
+    return compact(normalize_words(text))

@@ -11,14 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from triggers.asr import Word
-from triggers.normalize import compact, normalize_words
+from triggers.normalize import word_key
 
 _OVERLAP_S = 0.1  # alignment jitter tolerated when cutting at the committed end
 _MAX_NGRAM = 5
 
 
 def _key(word: Word) -> str:
-    return compact(normalize_words(word.text))
+    return word_key(word.text)
 
 
 @dataclass

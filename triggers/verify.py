@@ -19,6 +19,7 @@ from difflib import SequenceMatcher
 
 from triggers.asr import Decoding, WhisperRecognizer, Word
 from triggers.matcher import Candidate, PhraseMatcher
+from triggers.normalize import word_key
 
 
 @dataclass(frozen=True)
@@ -125,7 +126,7 @@ def splice_alternative(heard: list[str], other: list[str], first: int, last: int
     The two decodes are aligned word by word; the replaced region runs between
     the nearest agreeing words on either side. None when `other` agrees there.
     """
-    a, b = [_key(w) for w in heard], [_key(w) for w in other]
+    a, b = [word_key(w) for w in heard], [word_key(w) for w in other]
     pairs = [(i + k, j + k) for i, j, n in SequenceMatcher(None, a, b, autojunk=False).get_matching_blocks() for k in range(n)]
     a_lo, b_lo = max(((i + 1, j + 1) for i, j in pairs if i < first), default=(0, 0))
     a_hi, b_hi = min(((i, j) for i, j in pairs if i > last), default=(len(a), None))
@@ -134,7 +135,3 @@ def splice_alternative(heard: list[str], other: list[str], first: int, last: int
     if a[a_lo:a_hi] == b[b_lo:b_hi]:
         return None
     return heard[:a_lo] + other[b_lo:b_hi] + heard[a_hi:]
-
-
-def _key(word: str) -> str:
-    return "".join(ch for ch in word.lower() if ch.isalnum())
