@@ -38,6 +38,7 @@ test: install-test
 
 bench: install-test
 	$(BIN)/python bench/triggers.py
+	$(BIN)/python bench/adengine.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

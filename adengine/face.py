@@ -21,7 +21,8 @@ class FaceError(ValueError):
 
 @dataclass(frozen=True)
 class HeadPose:
-    """Head rotation in degrees: yaw > 0 turns to the image's right, pitch > 0 looks up."""
+    """Head rotation in degrees: yaw > 0 turns to the image's right, pitch > 0 looks up,
+    roll > 0 tilts the head clockwise as seen in the image."""
 
     yaw: float
     pitch: float

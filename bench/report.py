@@ -14,8 +14,6 @@ from rich.table import Table
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
-MARK_START = "<!-- bench:triggers:start -->"
-MARK_END = "<!-- bench:triggers:end -->"
 
 TARGETS = {
     "recall": (">=", 0.97),
@@ -117,13 +115,15 @@ def markdown(m: dict[str, Any], rt: dict[str, Any], meta: dict[str, Any]) -> str
     return "\n".join(lines)
 
 
-def update_readme(text: str) -> bool:
+def update_readme(text: str, section: str = "triggers") -> bool:
+    """Replace the README's text between the section's bench markers."""
+    mark_start, mark_end = f"<!-- bench:{section}:start -->", f"<!-- bench:{section}:end -->"
     if not README.exists():
         return False
     body = README.read_text()
-    if MARK_START not in body or MARK_END not in body:
+    if mark_start not in body or mark_end not in body:
         return False
-    start = body.index(MARK_START) + len(MARK_START)
-    end = body.index(MARK_END, start)
+    start = body.index(mark_start) + len(mark_start)
+    end = body.index(mark_end, start)
     README.write_text(body[:start] + "\n" + text + "\n" + body[end:])
     return True

@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Sequence
 
-from callbridge import listen
+from callbridge import listen, render, template_cli
 
 EXIT_BAD_INPUT = 2
 
@@ -26,6 +26,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     listen.add_parser(sub)
+    render.add_parser(sub)
+    template_cli.add_parser(sub)
     return parser
 
 

@@ -61,6 +61,16 @@ def _silero() -> Path:
     return Path(fw.__file__).parent / "assets" / "silero_vad_v6.onnx"
 
 
+def _mediapipe_module(folder: str) -> Callable[[], Path]:
+    """Locator for a folder of tflite files inside the mediapipe wheel."""
+
+    def locate() -> Path:
+        mp = importlib.import_module("mediapipe")
+        return Path(mp.__file__).parent / "modules" / folder
+
+    return locate
+
+
 MODELS: dict[str, ModelSpec] = {
     spec.name: spec
     for spec in (
@@ -84,8 +94,37 @@ MODELS: dict[str, ModelSpec] = {
             inputs="float32 16 kHz mono, 512-sample windows + 64 samples of context; state h, c (1,1,128)",
             locate=_silero,
         ),
+        # mediapipe's legacy solutions load these themselves from the wheel (they
+        # take no model path); they are declared so that provenance, licence and
+        # hash are checked like any other model. Both were seen being opened with
+        # strace: FaceMesh(refine_landmarks=True) loads the attention landmark
+        # model and, inside its graph, the short-range detector, which
+        # FaceDetection(model_selection=0) loads too.
+        ModelSpec(
+            name="face-landmark-attention",
+            kind="face-mesh-tflite",
+            source="PyPI mediapipe==0.10.21 (mediapipe/modules/face_landmark)",
+            licence="Apache-2.0",
+            weights_file="face_landmark_with_attention.tflite",
+            sha256="e06a804e0144f9929eda782122916b35d60c697c3c9344013ca2bbe76a6ce2b4",
+            inputs="float32 1x192x192x3 RGB face crop in [0, 1]; 478 landmarks (468 mesh + 10 iris) with refine",
+            locate=_mediapipe_module("face_landmark"),
+        ),
+        ModelSpec(
+            name="face-detection-short-range",
+            kind="face-detection-tflite",
+            source="PyPI mediapipe==0.10.21 (mediapipe/modules/face_detection)",
+            licence="Apache-2.0",
+            weights_file="face_detection_short_range.tflite",
+            sha256="bbff11cebd1eb27a1e004cae0b0e63ec8c551cbf34a4451148b4908b8db3eca8",
+            inputs="float32 1x128x128x3 RGB in [-1, 1]; 896 anchors, faces within about 2 m",
+            locate=_mediapipe_module("face_detection"),
+        ),
     )
 }
+
+# The models the face tracker relies on, in the order it loads them.
+FACE_MODELS = ("face-landmark-attention", "face-detection-short-range")
 
 
 def resolve_whisper(name_or_path: str) -> str:
@@ -114,3 +153,16 @@ def resolve_whisper(name_or_path: str) -> str:
 
 def vad_model_path() -> str:
     return str(MODELS["silero-vad-v6"].path())
+
+
+def verify_face_models() -> None:
+    """Raise ModelError unless the face tracker's tflite files are the declared ones.
+
+    The mediapipe graph reads them by itself, so this is the only place their
+    identity is checked: a different mediapipe build fails here, by name.
+    """
+    for name in FACE_MODELS:
+        spec = MODELS[name]
+        if not spec.weights_path().is_file():
+            raise ModelError(f"model {name!r}: {spec.weights_file} not found in {spec.source}")
+        spec.verify()

@@ -1,0 +1,379 @@
+"""Reading and writing clips and images with PyAV (its bundled ffmpeg), never a subprocess.
+
+Frames are RGB uint8 (height, width, 3); audio is float32 (channels, samples) in [-1, 1].
+Every way a file can be unusable ends in `ClipError` with a one-line message that
+names the file, so a CLI can print it as is.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from fractions import Fraction
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import av
+import av.logging
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+MAX_PIXELS = 1920 * 1080
+MAX_DURATION_S = 60.0
+# A clip that decodes to less than this share of the frames its container declares
+# was cut short or damaged; a little slack covers containers that round their counts.
+_MIN_FRAME_SHARE = 0.9
+# x264's output depends on its thread count; a fixed count keeps the bytes (and so
+# any cache keyed on the file's hash) the same on every machine.
+_X264_THREADS = 2
+
+
+class ClipError(ValueError):
+    """A file that cannot be used as a clip or image; the message says why in one line."""
+
+
+@dataclass(frozen=True)
+class ClipInfo:
+    """What a container says about its first video stream (and first audio stream).
+
+    Width and height are as stored; frames from `read_clip` come upright, so a
+    phone video tagged as rotated reads back with the two swapped.
+    """
+
+    width: int
+    height: int
+    fps: float
+    n_frames: int  # declared by the container, or estimated from duration x fps; 0 if unknown
+    duration_s: float  # 0.0 if unknown
+    has_audio: bool
+    sample_rate: int | None
+    audio_channels: int | None
+
+
+@dataclass(frozen=True)
+class Clip:
+    """A decoded clip, all in memory."""
+
+    frames: list[np.ndarray]
+    fps: float
+    audio: np.ndarray | None  # float32 (channels, samples)
+    sample_rate: int | None
+
+    @property
+    def duration_s(self) -> float:
+        return len(self.frames) / self.fps
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(width, height)."""
+        h, w = self.frames[0].shape[:2]
+        return w, h
+
+    def truncated(self, n_frames: int) -> "Clip":
+        """The first `n_frames` frames, with the audio cut to the same length."""
+        if n_frames < 1:
+            raise ValueError("a clip keeps at least one frame")
+        audio = self.audio
+        if audio is not None and self.sample_rate:
+            audio = audio[:, : int(round(n_frames / self.fps * self.sample_rate))]
+        return replace(self, frames=self.frames[:n_frames], audio=audio)
+
+
+def _open(path: Path) -> av.container.InputContainer:
+    """Open `path` for reading, turning every failure into a plain ClipError."""
+    if not path.exists():
+        raise ClipError(f"{path}: no such file")
+    if path.is_dir():
+        raise ClipError(f"{path} is a folder, not a video file")
+    if path.stat().st_size == 0:
+        raise ClipError(f"{path.name} is empty (0 bytes)")
+    try:
+        return av.open(str(path), "r")
+    except av.error.InvalidDataError:
+        raise ClipError(f"{path.name} is not a video file, or it is truncated or corrupt") from None
+    except (av.FFmpegError, OSError) as exc:
+        raise ClipError(f"{path.name} could not be opened: {_reason(exc)}") from None
+
+
+def _reason(exc: BaseException) -> str:
+    # FFmpeg errors carry the file name again and a numeric code; keep the words only.
+    return getattr(exc, "strerror", None) or str(exc).splitlines()[0]
+
+
+def _video_stream(path: Path, container: av.container.InputContainer) -> av.VideoStream:
+    """The first real video stream; still images and cover art do not count."""
+    kind = container.format.name
+    if kind == "tty":  # ffmpeg's ANSI-art demuxer accepts any text file as "video"
+        raise ClipError(f"{path.name} is not a video file (it looks like text)")
+    if kind == "image2" or kind.endswith("_pipe"):
+        raise ClipError(f"{path.name} is a still image and has no video stream")
+    for stream in container.streams.video:
+        if not stream.disposition & av.stream.Disposition.attached_pic:  # album art in audio files
+            return stream
+    raise ClipError(f"{path.name} has no video stream")
+
+
+def _info(path: Path, container: av.container.InputContainer) -> ClipInfo:
+    video = _video_stream(path, container)
+    audio = container.streams.audio[0] if container.streams.audio else None
+    rate = video.average_rate or video.guessed_rate or video.base_rate
+    fps = float(rate) if rate else 0.0
+    if not fps > 0:
+        raise ClipError(f"{path.name} has no usable frame rate")
+    if video.duration is not None and video.time_base is not None:
+        duration = float(video.duration * video.time_base)
+    elif container.duration is not None:
+        duration = container.duration / av.time_base
+    else:
+        duration = 0.0
+    n_frames = video.frames or int(round(duration * fps))
+    width, height = video.codec_context.width, video.codec_context.height
+    if width <= 0 or height <= 0:
+        raise ClipError(f"{path.name} has a video stream without a picture size")
+    return ClipInfo(
+        width=width,
+        height=height,
+        fps=fps,
+        n_frames=n_frames,
+        duration_s=duration,
+        has_audio=audio is not None,
+        sample_rate=audio.codec_context.sample_rate if audio is not None else None,
+        audio_channels=audio.codec_context.channels if audio is not None else None,
+    )
+
+
+def probe(path: str | os.PathLike) -> ClipInfo:
+    """Size, rate, length and audio of a video file, without decoding it."""
+    path = Path(path)
+    with _open(path) as container:
+        return _info(path, container)
+
+
+def _check_limits(path: Path, info: ClipInfo, max_duration_s: float, max_pixels: int) -> None:
+    if info.width * info.height > max_pixels:
+        raise ClipError(f"{path.name} is {info.width}x{info.height} ({info.width * info.height} pixels a frame); the limit is {max_pixels}")
+    if info.duration_s > max_duration_s + 0.5 / info.fps:
+        raise ClipError(f"{path.name} is {info.duration_s:.1f} s long; the limit is {max_duration_s:g} s")
+
+
+def _rgb(frame: av.VideoFrame) -> np.ndarray:
+    image = frame.to_ndarray(format="rgb24")
+    # Phone videos store upright pictures sideways plus a rotation tag.
+    turns = int(round((getattr(frame, "rotation", 0) or 0) / 90)) % 4
+    return np.ascontiguousarray(np.rot90(image, turns)) if turns else image
+
+
+@contextmanager
+def _ffmpeg_errors() -> Iterator[list]:
+    """Collect the error messages FFmpeg logs on this thread (it conceals broken frames and only logs)."""
+    level = av.logging.get_level()
+    if level is None or level < av.logging.ERROR:
+        av.logging.set_level(av.logging.ERROR)
+    try:
+        with av.logging.Capture(local=True) as logs:
+            yield logs
+    finally:
+        av.logging.set_level(level)
+
+
+def _decode(
+    path: Path, container: av.container.InputContainer, info: ClipInfo, max_duration_s: float, audio_chunks: list | None
+) -> Iterator[np.ndarray]:
+    """RGB frames of the video stream; audio (if `audio_chunks` is a list) is appended to it as planar float32."""
+    video = _video_stream(path, container)
+    # Decoder threads log where the capture cannot see: decode on this thread.
+    video.codec_context.thread_count = 1
+    audio = container.streams.audio[0] if container.streams.audio and audio_chunks is not None else None
+    # Planar float at the stream's own rate and layout, whatever the codec decodes to.
+    resampler = av.AudioResampler(format="fltp", layout=audio.layout, rate=audio.sample_rate) if audio else None
+    limit = int(max_duration_s * info.fps) + 1
+    count = 0
+    with _ffmpeg_errors() as logs:
+        try:
+            for packet in container.demux([video] + ([audio] if audio else [])):
+                for frame in packet.decode():
+                    if isinstance(frame, av.VideoFrame):
+                        count += 1
+                        if count > limit:  # the container under-declared its length
+                            raise ClipError(f"{path.name} is longer than the limit of {max_duration_s:g} s")
+                        yield _rgb(frame)
+                    elif resampler is not None and audio_chunks is not None:
+                        audio_chunks.extend(f.to_ndarray() for f in resampler.resample(frame))
+                errors = [message for level, _, message in logs if level <= av.logging.ERROR]
+                if errors:
+                    raise ClipError(f"{path.name} is corrupt (after {count} frames: {errors[0].strip()})")
+            if resampler is not None and audio_chunks is not None:
+                audio_chunks.extend(f.to_ndarray() for f in resampler.resample(None))
+        except av.FFmpegError as exc:
+            raise ClipError(f"{path.name} is truncated or corrupt (decoding stopped after {count} frames: {_reason(exc)})") from None
+    if count == 0:
+        raise ClipError(f"{path.name} has no frames")
+    if info.n_frames and count < _MIN_FRAME_SHARE * info.n_frames:
+        raise ClipError(f"{path.name} is truncated or corrupt (decoded {count} of {info.n_frames} frames)")
+
+
+def iter_frames(
+    path: str | os.PathLike, max_duration_s: float = MAX_DURATION_S, max_pixels: int = MAX_PIXELS
+) -> Iterator[np.ndarray]:
+    """RGB frames of `path` one at a time, for inputs too large to hold in memory.
+
+    The same refusals as `read_clip`; a file that breaks off partway raises ClipError
+    after the frames before the break have been yielded.
+    """
+    path = Path(path)
+    with _open(path) as container:
+        info = _info(path, container)
+        _check_limits(path, info, max_duration_s, max_pixels)
+        yield from _decode(path, container, info, max_duration_s, None)
+
+
+def read_clip(path: str | os.PathLike, max_duration_s: float = MAX_DURATION_S, max_pixels: int = MAX_PIXELS) -> Clip:
+    """Decode a whole video (and its first audio stream, if any) into memory."""
+    path = Path(path)
+    chunks: list[np.ndarray] = []
+    with _open(path) as container:
+        info = _info(path, container)
+        _check_limits(path, info, max_duration_s, max_pixels)
+        frames = list(_decode(path, container, info, max_duration_s, chunks))
+    if not chunks or not info.sample_rate:
+        return Clip(frames, info.fps, None, None)
+    samples = np.concatenate(chunks, axis=1).astype(np.float32, copy=False)
+    # Keep the audio no longer than the pictures: callers play them side by side.
+    samples = samples[:, : int(round(len(frames) / info.fps * info.sample_rate))]
+    return Clip(frames, info.fps, samples, info.sample_rate)
+
+
+def _even(frame: np.ndarray) -> np.ndarray:
+    """Pad odd sizes by one repeated row/column: yuv420p needs even sizes, and nothing is cropped away."""
+    h, w = frame.shape[:2]
+    if h % 2 == 0 and w % 2 == 0:
+        return frame
+    return np.pad(frame, ((0, h % 2), (0, w % 2), (0, 0)), mode="edge")
+
+
+def _check_frame(frame: np.ndarray, shape: tuple[int, ...] | None) -> None:
+    if not isinstance(frame, np.ndarray) or frame.dtype != np.uint8 or frame.ndim != 3 or frame.shape[2] != 3:
+        raise ValueError("frames must be RGB uint8 arrays of shape (height, width, 3)")
+    if shape is not None and frame.shape != shape:
+        raise ValueError(f"all frames must have one size: got {frame.shape[:2]} after {shape[:2]}")
+
+
+def _audio_array(audio: np.ndarray) -> np.ndarray:
+    audio = np.asarray(audio, dtype=np.float32)
+    if audio.ndim == 1:
+        audio = audio[None, :]
+    if audio.ndim != 2 or audio.shape[0] not in (1, 2):
+        raise ValueError("audio must be float32 (channels, samples) with 1 or 2 channels")
+    return np.ascontiguousarray(np.clip(audio, -1.0, 1.0))
+
+
+def write_mp4(
+    path: str | os.PathLike,
+    frames: Iterable[np.ndarray],
+    fps: float,
+    audio: np.ndarray | None = None,
+    sample_rate: int | None = None,
+) -> int:
+    """Encode RGB frames (H.264, yuv420p) and optional audio (AAC) into an MP4; returns the frame count.
+
+    The file appears only when complete: it is written beside `path` under a temporary
+    name and renamed over it, so an error leaves neither an empty nor a partial file.
+    """
+    path = Path(path)
+    if not fps > 0:
+        raise ValueError("fps must be positive")
+    if audio is not None:
+        if not sample_rate or sample_rate <= 0:
+            raise ValueError("audio needs a sample rate")
+        audio = _audio_array(audio)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # A hidden name beside the target: same file system, so the rename is atomic.
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.part")
+    try:
+        count = _encode(tmp, frames, fps, audio, sample_rate)
+        if count == 0:
+            raise ValueError("no frames to write")
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return count
+
+
+def _encode(tmp: Path, frames: Iterable[np.ndarray], fps: float, audio: np.ndarray | None, sample_rate: int | None) -> int:
+    rate = Fraction(fps).limit_denominator(1001)
+    # faststart puts the index first, so players and browsers can start before the end arrives.
+    with av.open(str(tmp), "w", format="mp4", options={"movflags": "+faststart"}) as container:
+        video: av.VideoStream | None = None
+        sound = None
+        layout = None
+        if audio is not None:
+            layout = "mono" if audio.shape[0] == 1 else "stereo"
+            sound = container.add_stream("aac", rate=sample_rate, layout=layout)
+            sound.bit_rate = 160_000
+        audio_pos = 0
+        count = 0
+        shape: tuple[int, ...] | None = None
+
+        def feed_audio(until_s: float | None) -> None:
+            # Encode audio up to the pictures' time, so the muxer interleaves without
+            # holding the whole track in memory.
+            nonlocal audio_pos
+            if sound is None or audio is None:
+                return
+            end = audio.shape[1] if until_s is None else min(audio.shape[1], int(until_s * sample_rate))
+            step = 1024  # AAC's frame size
+            while audio_pos < end and (until_s is None or audio_pos + step <= end):
+                chunk = audio[:, audio_pos : audio_pos + step]
+                frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(chunk), format="fltp", layout=layout)
+                frame.sample_rate = sample_rate
+                frame.pts = audio_pos
+                frame.time_base = Fraction(1, sample_rate)
+                container.mux(sound.encode(frame))
+                audio_pos += chunk.shape[1]
+
+        for image in frames:
+            _check_frame(image, shape)
+            if video is None:
+                shape = image.shape
+                h, w = _even(image).shape[:2]
+                video = container.add_stream("libx264", rate=rate)
+                video.width, video.height, video.pix_fmt = w, h, "yuv420p"
+                video.codec_context.thread_count = _X264_THREADS
+                video.options = {"crf": "20", "preset": "veryfast"}
+            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(_even(image)), format="rgb24")
+            frame.pts = count
+            frame.time_base = 1 / rate
+            container.mux(video.encode(frame))
+            count += 1
+            feed_audio(count / float(rate))
+        if video is not None:
+            container.mux(video.encode(None))
+        feed_audio(None)
+        if sound is not None:
+            container.mux(sound.encode(None))
+    return count
+
+
+def read_image(path: str | os.PathLike) -> np.ndarray:
+    """An image file as RGB uint8, upright (EXIF orientation applied)."""
+    path = Path(path)
+    if not path.exists():
+        raise ClipError(f"{path}: no such file")
+    if path.is_dir():
+        raise ClipError(f"{path} is a folder, not an image file")
+    if path.stat().st_size == 0:
+        raise ClipError(f"{path.name} is empty (0 bytes)")
+    try:
+        with Image.open(path) as image:
+            image.load()  # decode now: Pillow opens lazily and would fail later otherwise
+            upright = ImageOps.exif_transpose(image)
+            return np.asarray(upright.convert("RGB"), dtype=np.uint8).copy()
+    except UnidentifiedImageError:
+        raise ClipError(f"{path.name} is not an image file") from None
+    except Image.DecompressionBombError:
+        raise ClipError(f"{path.name} is too large an image") from None
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise ClipError(f"{path.name} is truncated or corrupt ({_reason(exc)})") from None

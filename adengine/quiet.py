@@ -1,0 +1,41 @@
+"""Silence the native (C++) log lines mediapipe and TensorFlow Lite write to stderr.
+
+They print INFO and WARNING lines on every model load and first inference
+("Created TensorFlow Lite XNNPACK delegate", "Feedback manager requires ..."),
+which would bury a CLI's one-line errors. Environment variables do not reach
+those loggers, so file descriptor 2 is pointed at /dev/null around the calls.
+Python exceptions are unaffected: they are raised, not printed, inside.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from contextlib import contextmanager
+from typing import Iterator
+
+_lock = threading.Lock()
+_depth = 0
+_saved_fd: int | None = None
+
+
+@contextmanager
+def native_stderr_muted() -> Iterator[None]:
+    """Re-entrant and thread-safe: the first caller in mutes, the last one out restores."""
+    global _depth, _saved_fd
+    with _lock:
+        if _depth == 0:
+            _saved_fd = os.dup(2)
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, 2)
+            os.close(devnull)
+        _depth += 1
+    try:
+        yield
+    finally:
+        with _lock:
+            _depth -= 1
+            if _depth == 0 and _saved_fd is not None:
+                os.dup2(_saved_fd, 2)
+                os.close(_saved_fd)
+                _saved_fd = None
