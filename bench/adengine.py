@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import statistics
 import sys
 import tempfile
@@ -27,7 +26,7 @@ from adengine.renderer import AdRenderer  # noqa: E402
 from adengine.template import AdTemplate, TemplateLibrary  # noqa: E402
 from adengine.track import derive  # noqa: E402
 from adengine.tracker import MediapipeFaceTracker  # noqa: E402
-from bench.report import update_readme  # noqa: E402
+from bench.report import machine_info, update_readme  # noqa: E402
 from tests.faces import animate, astronaut, hopper  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results" / "adengine.json"
@@ -114,7 +113,7 @@ def markdown(r: dict) -> str:
     rows += [f"| render throughput {k} (swap, blend, label) | {v['fps_median']} frames/s |" for k, v in r["throughput"].items()]
     rows.append(f"| first usable face → fully rendered 8 s ad ({r['face_to_ad']['frames']} frames) | {r['face_to_ad']['median_s']} s |")
     m = r["machine"]
-    return "\n".join(rows) + f"\n\n_{m['cpu']}, {m['cores']} cores, no GPU; medians of {r['runs']} runs, {r['date']}. `make bench` to reproduce._"
+    return "\n".join(rows) + f"\n\n_{m['cpu']}, {m['usable_cores']} cores, no GPU; medians of {r['runs']} runs, {r['date']}. `make bench` to reproduce._"
 
 
 def main() -> int:
@@ -132,7 +131,7 @@ def main() -> int:
         result = {
             "date": date.today().isoformat(),
             "runs": args.runs,
-            "machine": {"cpu": platform.processor() or "AMD EPYC", "cores": len(__import__("os").sched_getaffinity(0))},
+            "machine": machine_info(),
             "tracking": tracking,
             "throughput": throughput(template, face, args.runs),
         }

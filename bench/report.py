@@ -4,6 +4,9 @@ the rich console table, and the Markdown table written between the README marker
 
 from __future__ import annotations
 
+import os
+import platform
+
 import re
 import sys
 from pathlib import Path
@@ -127,3 +130,19 @@ def update_readme(text: str, section: str = "triggers") -> bool:
     end = body.index(mark_end, start)
     README.write_text(body[:start] + "\n" + text + "\n" + body[end:])
     return True
+
+
+def machine_info() -> dict[str, Any]:
+    cpu = platform.processor() or "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    try:
+        usable = len(os.sched_getaffinity(0))
+    except AttributeError:
+        usable = os.cpu_count()
+    return {"cpu": cpu, "cores": os.cpu_count(), "usable_cores": usable, "platform": platform.platform(), "python": platform.python_version()}

@@ -35,7 +35,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from bench.corpus import PHRASES, build_corpus, summarise  # noqa: E402
 from bench.metrics import MATCH_TOLERANCE_S, metrics, pct, score_item  # noqa: E402
-from bench.report import README, TARGETS, console, markdown, print_table, update_readme  # noqa: E402
+from bench.report import README, TARGETS, console, machine_info, markdown, print_table, update_readme  # noqa: E402
 
 CORPUS_DIR = HERE / "corpus"
 RESULTS_DIR = HERE / "results"
@@ -44,22 +44,6 @@ err = console(stderr=True)
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def machine_info() -> dict[str, Any]:
-    cpu = platform.processor() or "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    try:
-        usable = len(os.sched_getaffinity(0))
-    except AttributeError:
-        usable = os.cpu_count()
-    return {"cpu": cpu, "cores": os.cpu_count(), "usable_cores": usable, "platform": platform.platform(), "python": platform.python_version()}
 
 
 def select(items: list[dict[str, Any]], quick: bool) -> list[dict[str, Any]]:
