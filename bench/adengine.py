@@ -8,6 +8,7 @@ participant, animated like a webcam (tests/faces.py).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import statistics
 import sys
@@ -45,7 +46,7 @@ def resized(template: AdTemplate, size: tuple[int, int], n_frames: int | None = 
     frames = [cv2.resize(template.frames[i], None, fx=scale, fy=scale, interpolation=cv2.INTER_LINEAR) for i in idx]
     frames = [np.ascontiguousarray(f[int(dy) : int(dy) + h, int(dx) : int(dx) + w]) for f in frames]
     landmarks = template.track.landmarks[idx] * scale - (int(dx), int(dy))
-    clip = template.clip.__class__(**{**template.clip.__dict__, "frames": frames})
+    clip = dataclasses.replace(template.clip, frames=frames)
     return AdTemplate(template.meta, clip, derive(frames, landmarks.astype(np.float32)), template.clip_sha256)
 
 
