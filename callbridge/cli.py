@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Sequence
 
-from callbridge import listen, render, template_cli
+from callbridge import listen, render, serve, template_cli
 
 EXIT_BAD_INPUT = 2
 
@@ -28,6 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     listen.add_parser(sub)
     render.add_parser(sub)
     template_cli.add_parser(sub)
+    serve.add_parser(sub)
     return parser
 
 

@@ -1,0 +1,161 @@
+"""An ad break: the ad's frames and soundtrack played into a participant's programs.
+
+Video frames are letterboxed to the receiving stream's size (changing size
+mid-stream would make every encoder start over) and converted to YUV once, on a
+worker thread, then handed to the program on the event loop at the ad's frame
+rate. The soundtrack goes out as 20 ms, 48 kHz stereo frames in the live
+audio's place.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from typing import Callable, Iterable, Iterator
+
+import av
+import cv2
+import numpy as np
+
+from callbridge.injector import AUDIO_RATE, Program
+
+log = logging.getLogger(__name__)
+MIN_AD_S = 1.5  # CONTRACT.md: an ad stays on screen at least this long ...
+MAX_AD_S = 20.0  # ... and at most this long
+AUDIO_FRAME = AUDIO_RATE // 50  # 20 ms
+
+
+@dataclass
+class AdMedia:
+    """What one ad break plays. `frames` may still be rendering (a blocking iterator)."""
+
+    template: str
+    frames: Iterable[np.ndarray]  # RGB
+    fps: float
+    frame_count: int
+    audio: np.ndarray | None  # float32, (samples,) or (samples, channels)
+    sample_rate: int | None
+    personalised: bool
+    title: str = ""
+    tagline: str = ""
+
+    @property
+    def duration_s(self) -> float:
+        return min(MAX_AD_S, max(MIN_AD_S, self.frame_count / self.fps))
+
+
+def letterbox(frame: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Fit an RGB frame inside (width, height) with black bars, keeping its aspect."""
+    width, height = size
+    h, w = frame.shape[:2]
+    if (w, h) == (width, height):
+        return frame
+    scale = min(width / w, height / h)
+    nw, nh = max(2, int(round(w * scale))), max(2, int(round(h * scale)))
+    resized = cv2.resize(frame, (nw, nh), interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+    out = np.zeros((height, width, 3), np.uint8)
+    x, y = (width - nw) // 2, (height - nh) // 2
+    out[y : y + nh, x : x + nw] = resized
+    return out
+
+
+def audio_frames(audio: np.ndarray | None, rate: int | None, duration_s: float) -> list[av.AudioFrame]:
+    """The soundtrack as 20 ms 48 kHz stereo s16 frames, silence-padded to `duration_s`."""
+    total = int(round(duration_s * AUDIO_RATE))
+    pcm = np.zeros((total, 2), np.int16)
+    if audio is not None and rate:
+        resampled = _resample(audio, rate)[:total]
+        pcm[: len(resampled)] = resampled
+    frames = []
+    for start in range(0, total - AUDIO_FRAME + 1, AUDIO_FRAME):
+        frame = av.AudioFrame.from_ndarray(pcm[start : start + AUDIO_FRAME].reshape(1, -1), format="s16", layout="stereo")
+        frame.sample_rate = AUDIO_RATE
+        frames.append(frame)
+    return frames
+
+
+def _resample(audio: np.ndarray, rate: int) -> np.ndarray:
+    planar = audio.reshape(-1, 1) if audio.ndim == 1 else audio
+    layout = "mono" if planar.shape[1] == 1 else "stereo"
+    src = av.AudioFrame.from_ndarray(np.ascontiguousarray(planar[:, :2].T, np.float32), format="fltp", layout=layout)
+    src.sample_rate = rate
+    resampler = av.AudioResampler(format="s16", layout="stereo", rate=AUDIO_RATE)
+    chunks = [f.to_ndarray().reshape(-1, 2) for f in [*resampler.resample(src), *resampler.resample(None)]]
+    return np.concatenate(chunks) if chunks else np.zeros((0, 2), np.int16)
+
+
+class AdBreak:
+    """Plays one AdMedia into a participant's video and audio programs, once."""
+
+    def __init__(self, media: AdMedia, video: Program, audio: Program) -> None:
+        self.media = media
+        self.video = video
+        self.audio = audio
+        self._cancelled = threading.Event()
+        self.first_frame_t: float | None = None
+        self.last_frame_t: float | None = None
+        self.frames_sent = 0
+
+    def cancel(self) -> None:
+        self._cancelled.set()
+
+    async def play(self, on_start: Callable[[float], None]) -> None:
+        """Go on air, play, come back to live. `on_start(t)` runs when the first frame is handed over."""
+        loop = asyncio.get_running_loop()
+        size = self.video.size or (640, 480)
+        sound = await asyncio.to_thread(audio_frames, self.media.audio, self.media.sample_rate, self.media.duration_s)
+        started = asyncio.Event()
+
+        def hand_over(frame: av.VideoFrame) -> None:
+            first = self.first_frame_t is None
+            self.video.inject(frame)
+            self.frames_sent += 1
+            self.last_frame_t = time.time()
+            if first:
+                self.first_frame_t = self.last_frame_t
+                on_start(self.first_frame_t)
+                started.set()
+
+        self.video.on_air = self.audio.on_air = True
+        try:
+            video = asyncio.to_thread(self._video_thread, loop, size, hand_over)
+            await asyncio.gather(video, self._play_audio(sound, started))
+        finally:
+            self.video.on_air = self.audio.on_air = False
+
+    def _video_thread(self, loop: asyncio.AbstractEventLoop, size: tuple[int, int], hand_over: Callable) -> None:
+        count = int(round(self.media.duration_s * self.media.fps))
+        start: float | None = None
+        for i, rgb in enumerate(_take(self.media.frames, count)):
+            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(letterbox(rgb, size)), format="rgb24").reformat(format="yuv420p")
+            start = start or time.monotonic()
+            delay = start + i / self.media.fps - time.monotonic()
+            if self._cancelled.wait(max(0.0, delay)):
+                return
+            loop.call_soon_threadsafe(hand_over, frame)
+        # hold the last frame for its own duration before going back to live
+        self._cancelled.wait(1 / self.media.fps)
+
+    async def _play_audio(self, sound: list[av.AudioFrame], started: asyncio.Event) -> None:
+        try:
+            await asyncio.wait_for(started.wait(), timeout=5.0)
+        except asyncio.TimeoutError:
+            return
+        start = time.monotonic()
+        for k, frame in enumerate(sound):
+            if self._cancelled.is_set():
+                return
+            delay = start + k * AUDIO_FRAME / AUDIO_RATE - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            self.audio.inject(frame)
+
+
+def _take(frames: Iterable[np.ndarray], count: int) -> Iterator[np.ndarray]:
+    for i, frame in enumerate(frames):
+        if i >= count:
+            return
+        yield frame

@@ -1,0 +1,149 @@
+"""One person in a room: their peer connection, what they send, and what they receive.
+
+The page makes one offer with its camera and microphone. Everything after that
+is offered by the relay: each other participant's program is added as a pair of
+send-only transceivers and the page answers. Negotiations are serialised per
+participant, so offers never cross.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any, Awaitable, Callable
+
+from aiortc import RTCConfiguration, RTCPeerConnection, RTCRtpTransceiver, RTCSessionDescription
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+
+from callbridge.adbreak import AdBreak
+from callbridge.injector import Program, RelayTrack
+from callbridge.pipeline import ParticipantPipeline
+
+log = logging.getLogger(__name__)
+ANSWER_TIMEOUT_S = 10.0
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+class NegotiationError(RuntimeError):
+    """The page did not answer an offer in time, or answered something unusable."""
+
+
+@dataclass
+class _Outgoing:
+    source: str
+    kind: str
+    track: RelayTrack
+    program: Program
+    transceiver: RTCRtpTransceiver
+
+
+class Participant:
+    """A joined participant. Create it, then `accept_offer` the page's first offer."""
+
+    def __init__(self, name: str, room: str, pipeline: ParticipantPipeline, send: Send) -> None:
+        self.name = name
+        self.room = room
+        self.pipeline = pipeline
+        self.send = send
+        self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        self.video = Program("video")
+        self.audio = Program("audio")
+        self.ad: AdBreak | None = None
+        self.joined_event: dict[str, Any] | None = None
+        self.connected = False  # the first offer has been answered
+        self._outgoing: list[_Outgoing] = []
+        self._lock = asyncio.Lock()
+        self._answer: asyncio.Future[str] | None = None
+        self._pumps: list[asyncio.Task[None]] = []
+        self.pc.on("track", self._on_track)
+
+    @property
+    def consent(self) -> bool:
+        return self.pipeline.consent
+
+    async def accept_offer(self, sdp: str) -> str:
+        """Answer the page's one offer (its camera and microphone)."""
+        async with self._lock:
+            if self.connected:
+                raise NegotiationError("already connected: the page offers only once")
+            await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
+            await self.pc.setLocalDescription(await self.pc.createAnswer())
+            self.connected = True
+            return self.pc.localDescription.sdp
+
+    def take_answer(self, sdp: str) -> None:
+        """The page's answer to our latest offer."""
+        if self._answer is None or self._answer.done():
+            raise NegotiationError("no offer is waiting for an answer")
+        self._answer.set_result(sdp)
+
+    async def receive_from(self, others: list["Participant"]) -> None:
+        """Start receiving each of `others` (audio and video), in one renegotiation."""
+        async with self._lock:
+            for other in others:
+                for kind, program in (("audio", other.audio), ("video", other.video)):
+                    track = program.subscribe()
+                    transceiver = self.pc.addTransceiver(track, direction="sendonly")
+                    self._outgoing.append(_Outgoing(other.name, kind, track, program, transceiver))
+            await self._renegotiate()
+
+    def stop_receiving(self, source: str) -> None:
+        """Stop sending `source`'s media here; the m-lines go inactive at the next negotiation."""
+        for out in [o for o in self._outgoing if o.source == source]:
+            out.program.unsubscribe(out.track)
+            out.transceiver.direction = "inactive"
+            self._outgoing.remove(out)
+
+    def track_map(self) -> dict[str, dict[str, str]]:
+        return {o.transceiver.mid: {"participant": o.source, "kind": o.kind} for o in self._outgoing if o.transceiver.mid}
+
+    async def close(self) -> None:
+        """Hang up, stop everything this participant sends, wipe their face data."""
+        if self.ad is not None:
+            self.ad.cancel()
+        if self._answer is not None and not self._answer.done():
+            self._answer.cancel()
+        for out in self._outgoing:
+            out.program.unsubscribe(out.track)
+        self._outgoing.clear()
+        self.video.close()
+        self.audio.close()
+        for task in self._pumps:
+            task.cancel()
+        await self.pc.close()
+        await asyncio.to_thread(self.pipeline.close)
+
+    async def _renegotiate(self) -> None:
+        offer = await self.pc.createOffer()
+        await self.pc.setLocalDescription(offer)
+        self._answer = asyncio.get_running_loop().create_future()
+        await self.send({"type": "offer", "sdp": self.pc.localDescription.sdp, "tracks": self.track_map()})
+        try:
+            sdp = await asyncio.wait_for(self._answer, ANSWER_TIMEOUT_S)
+        except asyncio.TimeoutError as exc:
+            raise NegotiationError(f"{self.name} did not answer the offer within {ANSWER_TIMEOUT_S:.0f} s") from exc
+        finally:
+            self._answer = None
+        await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="answer"))
+
+    def _on_track(self, track: MediaStreamTrack) -> None:
+        if track.kind == "audio":
+            self._pumps.append(asyncio.ensure_future(self._pump(track, self.audio, self.pipeline.feed_audio)))
+        elif track.kind == "video":
+            self._pumps.append(asyncio.ensure_future(self._pump(track, self.video, self.pipeline.feed_video)))
+
+    async def _pump(self, track: MediaStreamTrack, program: Program, feed: Callable[[Any, float], None]) -> None:
+        """Read what the page sends: on to the receivers, and to the pipeline."""
+        while True:
+            try:
+                frame = await track.recv()
+            except MediaStreamError:
+                return
+            received = time.time()  # as it leaves the jitter buffer, before any queue of ours
+            program.live(frame)
+            try:
+                feed(frame, received)
+            except Exception:
+                log.exception("%s: the pipeline refused a %s frame", self.name, track.kind)

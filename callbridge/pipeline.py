@@ -1,0 +1,159 @@
+"""Everything the relay does with one participant's media, apart from WebRTC.
+
+Audio goes to the trigger engine; with consent, video goes to the face bank,
+whose best face is pre-rendered into each campaign template in the background,
+so that an ad is ready before the phrase is even finished. All face data lives
+here, in RAM, and `close()` (leave, disconnect) or withdrawn consent wipes it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import threading
+import av
+import numpy as np
+
+from adengine.facebank import FaceBank, FaceCrop, wipe
+from adengine.renderer import AdRenderer
+from adengine.tracker import MediapipeFaceTracker
+from callbridge.adbreak import AdMedia
+from callbridge.facework import FaceWorker
+from callbridge.services import Services
+from callbridge.speech import SpeechSink, SpeechWorker
+from triggers import TriggerEngine
+
+log = logging.getLogger(__name__)
+
+
+class ParticipantPipeline:
+    """Speech, faces and ad renders of one participant."""
+
+    def __init__(self, name: str, consent: bool, services: Services, on_speech: SpeechSink) -> None:
+        self.name = name
+        self._services = services
+        self._recognizer = services.recognizers.acquire()
+        self._lock = threading.Lock()
+        self._renderers: dict[str, AdRenderer] = {}
+        self._faces_held: list[FaceCrop] = []  # copies handed to renderers; wiped on close
+        self.speech = SpeechWorker(self._make_engine, on_speech, name=f"speech-{name}")
+        self.faces = FaceWorker(self._make_bank, self._on_face, name=f"faces-{name}")
+        self.faces.set_consent(consent)
+
+    @property
+    def consent(self) -> bool:
+        return self.faces.consent
+
+    def feed_audio(self, frame: av.AudioFrame, received_t: float) -> None:
+        self.speech.push(frame, received_t)
+
+    def feed_video(self, frame: av.VideoFrame, received_t: float) -> None:
+        self.faces.offer(frame, received_t)
+
+    def set_consent(self, consent: bool) -> None:
+        self.faces.set_consent(consent)
+        if not consent:
+            self._wipe_renders()
+
+    def ad_media(self, template_name: str) -> AdMedia | None:
+        """What to play for a trigger: this person's render, else the template's fallback."""
+        template = self._services.templates.get(template_name)
+        meta = template.meta
+        renderer = self._renderers.get(template_name) if self.consent else None
+        if renderer is not None and renderer.can_stream():
+            frames = renderer.stream()
+            personalised = True
+        elif meta.fallback == "plain":
+            frames = self._services.plain_frames(template_name)
+            personalised = False
+        else:
+            return None
+        clip = template.clip
+        return AdMedia(
+            template=template_name,
+            frames=frames,
+            fps=clip.fps,
+            frame_count=len(clip.frames),
+            audio=clip.audio,
+            sample_rate=clip.sample_rate,
+            personalised=personalised,
+            title=meta.title,
+            tagline=meta.tagline,
+        )
+
+    def close(self) -> None:
+        """Stop the workers and wipe every face, crop and render of this participant."""
+        self.speech.close()
+        self.faces.close()
+        self._wipe_renders()
+        self._services.recognizers.release(self._recognizer)
+
+    def _make_engine(self) -> TriggerEngine:
+        return TriggerEngine(self._services.campaign.phrases(), self._recognizer, participant=self.name)
+
+    def _make_bank(self) -> FaceBank:
+        return FaceBank(self.name, MediapipeFaceTracker())
+
+    def _on_face(self, best: FaceCrop) -> None:
+        """Pre-render every campaign template with a private copy of the best face."""
+        for name in self._services.campaign.templates():
+            renderer = self._renderer(name)
+            if renderer is None:
+                continue
+            current = renderer.wait(0) if renderer.ready else None
+            if current is not None and best.quality.score < current.face_quality + 0.1:
+                continue
+            copy = _copy(best)
+            if renderer.offer(copy):
+                with self._lock:
+                    self._faces_held.append(copy)
+            else:
+                wipe(copy)
+
+    def _renderer(self, name: str) -> AdRenderer | None:
+        with self._lock:
+            if name not in self._renderers:
+                try:
+                    self._renderers[name] = AdRenderer(self._services.templates.get(name))
+                except Exception:
+                    log.exception("template %r cannot be rendered", name)
+                    return None
+            return self._renderers[name]
+
+    def _wipe_renders(self) -> None:
+        with self._lock:
+            renderers, self._renderers = list(self._renderers.values()), {}
+            held, self._faces_held = self._faces_held, []
+        for renderer in renderers:
+            renderer.clear()
+        for crop in held:
+            wipe(crop)
+
+
+def _copy(crop: FaceCrop) -> FaceCrop:
+    image, landmarks = np.array(crop.image, copy=True), np.array(crop.landmarks, copy=True)
+    image.flags.writeable = landmarks.flags.writeable = False
+    return dataclasses.replace(crop, image=image, landmarks=landmarks)
+
+
+class PassthroughPipeline:
+    """No AI: media is relayed and nothing is recognised or harvested (`serve --passthrough`)."""
+
+    def __init__(self, name: str, consent: bool) -> None:
+        self.name = name
+        self.consent = consent
+
+    def feed_audio(self, frame: av.AudioFrame, received_t: float) -> None:
+        pass
+
+    def feed_video(self, frame: av.VideoFrame, received_t: float) -> None:
+        pass
+
+    def set_consent(self, consent: bool) -> None:
+        self.consent = consent
+
+    def ad_media(self, template_name: str) -> AdMedia | None:
+        return None
+
+    def close(self) -> None:
+        pass

@@ -1,0 +1,157 @@
+"""A room: who is in it, who receives whom, events to every page, and ad breaks."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from callbridge.adbreak import AdBreak
+from callbridge.participant import NegotiationError, Participant
+from callbridge.roomevents import RoomEvent, room_event
+from callbridge.services import Services
+from triggers import Event, TranscriptEvent, TriggerEvent
+
+log = logging.getLogger(__name__)
+
+
+class JoinError(ValueError):
+    """A join the room refuses; the message says why."""
+
+
+class Room:
+    """Participants of one room and what flows between them."""
+
+    def __init__(self, name: str, services: Services) -> None:
+        self.name = name
+        self.services = services
+        self.participants: dict[str, Participant] = {}
+        self._ads: set[asyncio.Task[None]] = set()
+
+    def check_name(self, name: str) -> None:
+        if name in self.participants:
+            raise JoinError(f"the name {name!r} is already taken in this room")
+
+    async def join(self, participant: Participant) -> None:
+        """Admit a participant: earlier `joined` events are replayed to them, theirs goes to all."""
+        self.check_name(participant.name)
+        self.participants[participant.name] = participant
+        await asyncio.to_thread(self.services.store.log_consent, self.name, participant.name, participant.consent)
+        for other in self.participants.values():
+            if other is not participant and other.joined_event is not None:
+                await _deliver(participant, other.joined_event)
+        participant.joined_event = room_event("joined", participant.name, consent=participant.consent)
+        await self.broadcast(participant.joined_event)
+
+    async def connect(self, newcomer: Participant) -> None:
+        """After the newcomer's first answer: everyone receives everyone."""
+        others = [p for p in self.participants.values() if p is not newcomer and p.connected]
+        if not others:
+            return
+        jobs = [newcomer.receive_from(others)] + [p.receive_from([newcomer]) for p in others]
+        for outcome in await asyncio.gather(*jobs, return_exceptions=True):
+            if isinstance(outcome, NegotiationError):
+                log.warning("room %s: %s", self.name, outcome)
+            elif isinstance(outcome, BaseException):
+                log.error("room %s: renegotiation failed", self.name, exc_info=outcome)
+
+    async def leave(self, participant: Participant) -> None:
+        """Remove a participant (left, vanished or refused); the others carry on."""
+        if self.participants.get(participant.name) is not participant:
+            return
+        del self.participants[participant.name]
+        for other in self.participants.values():
+            other.stop_receiving(participant.name)
+        await participant.close()
+        await self.broadcast(room_event("left", participant.name))
+
+    async def set_consent(self, participant: Participant, consent: bool) -> None:
+        await asyncio.to_thread(participant.pipeline.set_consent, consent)
+        await asyncio.to_thread(self.services.store.log_consent, self.name, participant.name, consent)
+
+    async def broadcast(self, event: RoomEvent) -> None:
+        for participant in list(self.participants.values()):
+            await _deliver(participant, event)
+
+    def on_speech(self, participant: Participant, event: Event, emitted_t: float, phrase_end_t: float | None, loop: asyncio.AbstractEventLoop) -> None:
+        """From the speech worker's thread: hand the event to the event loop."""
+        loop.call_soon_threadsafe(self._speech, participant, event, emitted_t, phrase_end_t)
+
+    def _speech(self, participant: Participant, event: Event, emitted_t: float, phrase_end_t: float | None) -> None:
+        if self.participants.get(participant.name) is not participant:
+            return  # a late event from someone who has left
+        if isinstance(event, TranscriptEvent):
+            fields = dict(text=event.text, final=event.final, start_s=round(event.start_s, 3), end_s=round(event.end_s, 3))
+            self._spawn(self.broadcast(room_event("transcript", participant.name, t=emitted_t, **fields)))
+        elif isinstance(event, TriggerEvent):
+            self._spawn(self._trigger(participant, event, emitted_t, phrase_end_t))
+
+    async def _trigger(self, speaker: Participant, event: TriggerEvent, emitted_t: float, phrase_end_t: float | None) -> None:
+        log.info(
+            "room %s: %s said %r (heard %r); latency %.2f s on the audio clock, %.2f s wall",
+            self.name, speaker.name, event.phrase, event.heard,
+            event.emitted_at_s - event.phrase_end_s, emitted_t - (phrase_end_t or emitted_t),
+        )
+        await self.broadcast(
+            room_event(
+                "trigger",
+                speaker.name,
+                t=emitted_t,
+                phrase=event.phrase,
+                heard=event.heard,
+                phrase_end_t=round(phrase_end_t if phrase_end_t is not None else emitted_t, 4),
+                confidence=round(event.confidence, 3),
+            )
+        )
+        if speaker.ad is not None:
+            log.info("room %s: %s said %r during their ad; ignored", self.name, speaker.name, event.phrase)
+            return
+        template = self.services.store.template_for(event.phrase)
+        if template is None:
+            return
+        media = await asyncio.to_thread(speaker.pipeline.ad_media, template)
+        if media is None or self.participants.get(speaker.name) is not speaker or speaker.ad is not None:
+            return  # fallback "none", or the speaker left meanwhile
+        await self._play(speaker, AdBreak(media, speaker.video, speaker.audio), event.phrase)
+
+    async def _play(self, speaker: Participant, ad: AdBreak, phrase: str) -> None:
+        media = ad.media
+        speaker.ad = ad
+
+        def started(t: float) -> None:
+            fields: dict[str, Any] = dict(
+                template=media.template,
+                personalised=media.personalised,
+                duration_s=round(media.duration_s, 3),
+                title=media.title,
+                tagline=media.tagline,
+            )
+            self._spawn(self.broadcast(room_event("ad-start", speaker.name, t=t, **fields)))
+
+        try:
+            await ad.play(started)
+        finally:
+            speaker.ad = None
+            if ad.first_frame_t is not None:
+                end = ad.last_frame_t or ad.first_frame_t
+                await self.broadcast(room_event("ad-end", speaker.name, t=end, template=media.template))
+                await asyncio.to_thread(
+                    self.services.store.log_ad, self.name, speaker.name, media.template, phrase, media.personalised, ad.first_frame_t, end
+                )
+
+    def _spawn(self, job: Any) -> None:
+        task = asyncio.ensure_future(job)
+        self._ads.add(task)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._ads.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("room %s: a task failed", self.name, exc_info=task.exception())
+
+
+async def _deliver(participant: Participant, event: RoomEvent) -> None:
+    try:
+        await participant.send({"type": "event", "event": event})
+    except Exception:  # a page that has gone: its own session cleans up
+        log.debug("could not deliver %s to %s", event["type"], participant.name)

@@ -1,0 +1,16 @@
+"""Room events as pages see them: {type, participant, t, ...} (CONTRACT.md)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+EVENT_TYPES = ("joined", "left", "transcript", "trigger", "ad-start", "ad-end")
+RoomEvent = dict[str, Any]
+
+
+def room_event(kind: str, participant: str, t: float | None = None, **fields: Any) -> RoomEvent:
+    """An event stamped with the server's wall clock unless `t` is given."""
+    if kind not in EVENT_TYPES:
+        raise ValueError(f"unknown event type {kind!r}")
+    return {"type": kind, "participant": participant, "t": round(time.time() if t is None else t, 4), **fields}

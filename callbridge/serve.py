@@ -1,0 +1,55 @@
+"""`callbridge serve`: the relay and the demo pages."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+HELP = """Runs the WebRTC relay and its pages. Open http://HOST:PORT/room/NAME in two
+browsers, tick the consent box, join, and say a trigger phrase ("dinner tonight"):
+the others see your tile turn into a labelled, personalised ad. Set
+CALLBRIDGE_ICE_LOOPBACK=1 to offer 127.0.0.1 candidates (loopback-only hosts)."""
+
+
+def add_parser(sub: Any) -> None:
+    p = sub.add_parser("serve", help="run the relay and the demo room pages", description=HELP)
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8080, help="port (default 8080)")
+    p.add_argument("--data", type=Path, default=Path("data"), metavar="DIR", help="data directory (default ./data)")
+    p.add_argument("--model", default="tiny.en", metavar="NAME|PATH", help="speech model (default tiny.en)")
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    p.add_argument("--passthrough", action="store_true", help="relay only: no speech recognition, no faces, no ads")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from aiohttp import web
+
+    from callbridge.ice import configure_ice
+    from callbridge.server import Relay, build_app
+    from callbridge.services import Services
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    logging.getLogger("aiortc").setLevel(logging.WARNING)
+    logging.getLogger("aioice").setLevel(logging.WARNING)
+    if not 0 < args.port < 65536:
+        print(f"callbridge serve: error: port {args.port} is not in 1-65535", file=sys.stderr)
+        return 2
+    try:
+        services = Services(args.data, args.model, args.device)
+    except Exception as exc:
+        print(f"callbridge serve: error: {args.data}: {exc}", file=sys.stderr)
+        return 2
+    configure_ice()
+    relay = Relay(services, passthrough=args.passthrough)
+    mode = " (passthrough: no AI)" if args.passthrough else ""
+    print(f"callbridge relay on http://{args.host}:{args.port}/room/demo{mode}", file=sys.stderr, flush=True)
+    try:
+        web.run_app(build_app(relay), host=args.host, port=args.port, print=None, access_log=None)
+    except OSError as exc:
+        print(f"callbridge serve: error: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    return 0

@@ -1,0 +1,129 @@
+"""One page's websocket: signalling in, events out, and cleanup when it goes."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+from callbridge.participant import NegotiationError, Participant
+from callbridge.pipeline import ParticipantPipeline, PassthroughPipeline
+from callbridge.room import JoinError, Room
+from callbridge.signalling import Answer, Consent, Join, Leave, Offer, SignallingError, parse_message
+
+log = logging.getLogger(__name__)
+
+
+class Session:
+    """Runs one page's signalling for its whole stay in a room."""
+
+    def __init__(self, ws: web.WebSocketResponse, room: Room, passthrough: bool = False) -> None:
+        self.ws = ws
+        self.room = room
+        self.passthrough = passthrough
+        self.participant: Participant | None = None
+        self._send_lock = asyncio.Lock()
+
+    async def send(self, message: dict[str, Any]) -> None:
+        async with self._send_lock:  # one writer at a time keeps messages whole and in order
+            if not self.ws.closed:
+                await self.ws.send_str(json.dumps(message))
+
+    async def run(self) -> None:
+        try:
+            async for msg in self.ws:
+                if msg.type in (WSMsgType.TEXT, WSMsgType.BINARY):
+                    if not await self._handle(msg.data):
+                        break
+                elif msg.type == WSMsgType.ERROR:
+                    break
+        finally:
+            await self._leave()
+
+    async def _handle(self, data: str | bytes) -> bool:
+        """Handle one message; False ends the session."""
+        try:
+            message = parse_message(data)
+            if isinstance(message, Join):
+                return await self._join(message)
+            if self.participant is None:
+                raise SignallingError("join first")
+            if isinstance(message, Offer):
+                await self._offer(message)
+            elif isinstance(message, Answer):
+                self.participant.take_answer(message.sdp)
+            elif isinstance(message, Consent):
+                await self.room.set_consent(self.participant, message.consent)
+            elif isinstance(message, Leave):
+                return False
+        except (SignallingError, NegotiationError) as exc:
+            await self.send({"type": "error", "message": str(exc)})
+        except ValueError as exc:  # aiortc's verdict on an SDP it cannot use
+            await self.send({"type": "error", "message": f"unusable SDP: {exc}"})
+        return True
+
+    async def _join(self, join: Join) -> bool:
+        if self.participant is not None:
+            raise SignallingError("already joined")
+        try:
+            self.room.check_name(join.name)
+        except JoinError as exc:
+            await self.send({"type": "error", "message": str(exc)})
+            return False
+        loop = asyncio.get_running_loop()
+        holder: list[Participant] = []
+
+        def on_speech(event: Any, emitted_t: float, phrase_end_t: float | None) -> None:
+            if holder:
+                self.room.on_speech(holder[0], event, emitted_t, phrase_end_t, loop)
+
+        if self.passthrough:
+            pipeline: Any = PassthroughPipeline(join.name, join.consent)
+        else:
+            services = self.room.services
+            pipeline = await asyncio.to_thread(ParticipantPipeline, join.name, join.consent, services, on_speech)
+        participant = Participant(join.name, self.room.name, pipeline, self.send)
+        holder.append(participant)
+        participant.pc.on("connectionstatechange", lambda: self._on_state(participant))
+        try:
+            await self.room.join(participant)
+        except JoinError as exc:  # the name was taken while the pipeline loaded
+            await participant.close()
+            await self.send({"type": "error", "message": str(exc)})
+            return False
+        self.participant = participant
+        rules = self.room.services.store.rules()
+        await self.send(
+            {
+                "type": "welcome",
+                "participant": participant.name,
+                "room": self.room.name,
+                "participants": [p for p in self.room.participants if p != participant.name],
+                "phrases": [{"phrase": r.phrase, "template": r.template} for r in rules if r.enabled],
+                "ice_servers": [],
+            }
+        )
+        return True
+
+    async def _offer(self, offer: Offer) -> None:
+        participant = self.participant
+        assert participant is not None
+        sdp = await participant.accept_offer(offer.sdp)
+        await self.send({"type": "answer", "sdp": sdp})
+        asyncio.ensure_future(self.room.connect(participant))
+
+    def _on_state(self, participant: Participant) -> None:
+        state = participant.pc.connectionState
+        if state in ("failed", "closed") and self.participant is participant:
+            log.info("room %s: %s's connection %s", self.room.name, participant.name, state)
+            asyncio.ensure_future(self._leave())
+
+    async def _leave(self) -> None:
+        participant, self.participant = self.participant, None
+        if participant is not None:
+            await self.room.leave(participant)
+        if not self.ws.closed:
+            await self.ws.close()

@@ -1,0 +1,141 @@
+"""One participant's call audio -> trigger engine, on a thread of its own.
+
+The event loop only resamples each 20 ms frame and appends it; the worker takes
+everything pending at each wake-up, so a slow decode makes the next one cover
+more audio instead of building a queue. If the engine raises, the failure is
+logged and a fresh engine carries on from the current audio: the call goes on.
+"""
+
+from __future__ import annotations
+
+import bisect
+import logging
+import threading
+import time
+from collections import deque
+from typing import Callable
+
+import av
+import numpy as np
+
+from triggers import SAMPLE_RATE, Event, StreamResampler, TranscriptEvent, TriggerEngine, TriggerEvent
+
+log = logging.getLogger(__name__)
+MAX_PENDING_S = 10.0  # more unrecognised audio than this: the engine is restarted on fresh audio
+CLOCK_SPAN_S = 120.0  # how far back phrase ends can be mapped to receive times
+
+
+class ReceiveClock:
+    """Maps the stream clock (seconds of audio fed) to when that audio arrived."""
+
+    def __init__(self, span_s: float = CLOCK_SPAN_S) -> None:
+        self._ends: deque[float] = deque(maxlen=int(span_s * 50))
+        self._walls: deque[float] = deque(maxlen=int(span_s * 50))
+
+    def record(self, end_s: float, received_t: float) -> None:
+        self._ends.append(end_s)
+        self._walls.append(received_t)
+
+    def wall_at(self, stream_s: float) -> float | None:
+        """Receive time of the frame that holds stream time `stream_s` (None if forgotten)."""
+        if not self._ends or stream_s < self._ends[0] - 0.02:
+            return None
+        i = min(bisect.bisect_left(self._ends, stream_s), len(self._ends) - 1)
+        return self._walls[i]
+
+
+EngineFactory = Callable[[], TriggerEngine]
+SpeechSink = Callable[[Event, float, float | None], None]  # event on the call's clock, emitted_t, phrase_end_t
+
+
+class SpeechWorker:
+    """Feeds one participant's audio to a TriggerEngine; events come back on `sink` (worker thread)."""
+
+    def __init__(self, make_engine: EngineFactory, sink: SpeechSink, name: str = "speech") -> None:
+        self._make_engine = make_engine
+        self._sink = sink
+        self._resampler = StreamResampler()
+        self.clock = ReceiveClock()
+        self._received = 0  # samples received (16 kHz), the call's audio clock
+        self._pending: list[np.ndarray] = []
+        self._pending_samples = 0
+        self._engine_origin = 0  # call sample at which the current engine started
+        self._cond = threading.Condition()
+        self._closing = False
+        self.restarts = 0
+        self._engine: TriggerEngine | None = None
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
+
+    def push(self, frame: av.AudioFrame, received_t: float) -> None:
+        """Take one live frame (any rate and layout), received from the network at `received_t`."""
+        # Resample a copy: the frame itself is shared with the encoders of the receivers.
+        channels = len(frame.layout.channels)
+        samples = self._resampler.push_s16(frame.to_ndarray().reshape(-1), frame.sample_rate, channels)
+        with self._cond:
+            self._received += len(samples)
+            self.clock.record(self._received / SAMPLE_RATE, received_t)
+            self._pending.append(samples)
+            self._pending_samples += len(samples)
+            self._cond.notify()
+
+    def set_phrases(self, phrases: list[str]) -> None:
+        engine = self._engine
+        if engine is not None:
+            engine.set_phrases(phrases)
+
+    def close(self, timeout: float = 2.0) -> None:
+        with self._cond:
+            self._closing = True
+            self._pending.clear()
+            self._cond.notify()
+        self._thread.join(timeout)
+
+    def _take(self) -> tuple[np.ndarray | None, int]:
+        with self._cond:
+            while not self._pending and not self._closing:
+                self._cond.wait()
+            if self._closing:
+                return None, 0
+            audio = np.concatenate(self._pending)
+            self._pending, self._pending_samples = [], 0
+            return audio, self._received - len(audio)
+
+    def _run(self) -> None:
+        while True:
+            audio, first_sample = self._take()
+            if audio is None:
+                return
+            try:
+                self._feed(audio, first_sample)
+            except Exception:
+                self.restarts += 1
+                log.exception("speech worker failed; restarting its engine (restart %d)", self.restarts)
+                self._engine = None
+
+    def _feed(self, audio: np.ndarray, first_sample: int) -> None:
+        if self._engine is None or len(audio) > MAX_PENDING_S * SAMPLE_RATE:
+            if self._engine is not None:
+                log.warning("speech fell %.1f s behind; listening again from the newest audio", len(audio) / SAMPLE_RATE)
+                audio = audio[-int(SAMPLE_RATE):]
+                first_sample = self._received - len(audio)
+            self._engine = self._make_engine()
+            self._engine_origin = first_sample
+        # The engine's clock counts only what it was fed; the call's clock counts from the first frame.
+        offset_s = self._engine_origin / SAMPLE_RATE
+        events = self._engine.feed(audio)
+        emitted_t = time.time()
+        for event in events:
+            self._emit(event, offset_s, emitted_t)
+
+    def _emit(self, event: Event, offset_s: float, emitted_t: float) -> None:
+        if isinstance(event, TriggerEvent):
+            end_s = event.phrase_end_s + offset_s
+            shifted: Event = TriggerEvent(
+                event.participant, event.phrase, event.heard, end_s, event.emitted_at_s + offset_s, event.confidence
+            )
+            received = self.clock.wall_at(end_s)
+            self._sink(shifted, emitted_t, None if received is None else min(received, emitted_t))
+        elif isinstance(event, TranscriptEvent):
+            shifted = TranscriptEvent(event.participant, event.text, event.start_s + offset_s, event.end_s + offset_s, event.final)
+            self._sink(shifted, emitted_t, None)
