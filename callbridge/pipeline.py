@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import threading
+import time
 import av
 import numpy as np
 
@@ -24,6 +25,8 @@ from callbridge.speech import SpeechSink, SpeechWorker
 from triggers import TriggerEngine
 
 log = logging.getLogger(__name__)
+# A render just begun is worth waiting this long for rather than showing the plain ad.
+READY_WAIT_S = 0.4
 
 
 class ParticipantPipeline:
@@ -60,10 +63,11 @@ class ParticipantPipeline:
         template = self._services.templates.get(template_name)
         meta = template.meta
         renderer = self._renderers.get(template_name) if self.consent else None
-        if renderer is not None and renderer.can_stream():
+        if renderer is not None and _ready_soon(renderer):
             frames = renderer.stream()
             personalised = True
         elif meta.fallback == "plain":
+            log.info("%s: plain %r ad (%s)", self.name, template_name, self._why_plain(renderer))
             frames = self._services.plain_frames(template_name)
             personalised = False
         else:
@@ -80,6 +84,13 @@ class ParticipantPipeline:
             title=meta.title,
             tagline=meta.tagline,
         )
+
+    def _why_plain(self, renderer: AdRenderer | None) -> str:
+        if not self.consent:
+            return "no consent"
+        if renderer is None:
+            return "no usable face yet: " + self.faces.bank.coverage().summary()
+        return "the render is not far enough ahead yet"
 
     def close(self) -> None:
         """Stop the workers and wipe every face, crop and render of this participant."""
@@ -105,6 +116,7 @@ class ParticipantPipeline:
                 continue
             copy = _copy(best)
             if renderer.offer(copy):
+                log.info("%s: pre-rendering %r with a face of quality %.2f", self.name, name, copy.quality.score)
                 with self._lock:
                     self._faces_held.append(copy)
             else:
@@ -128,6 +140,16 @@ class ParticipantPipeline:
             renderer.clear()
         for crop in held:
             wipe(crop)
+
+
+def _ready_soon(renderer: AdRenderer, wait_s: float = READY_WAIT_S) -> bool:
+    """True when the render can be played now, or can after a short wait."""
+    deadline = time.monotonic() + wait_s
+    while not renderer.can_stream():
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.02)
+    return True
 
 
 def _copy(crop: FaceCrop) -> FaceCrop:

@@ -32,10 +32,12 @@ class Room:
         if name in self.participants:
             raise JoinError(f"the name {name!r} is already taken in this room")
 
-    async def join(self, participant: Participant) -> None:
-        """Admit a participant: earlier `joined` events are replayed to them, theirs goes to all."""
+    async def join(self, participant: Participant, welcome: dict[str, Any] | None = None) -> None:
+        """Admit a participant: `welcome` goes to them first, then earlier `joined` events; theirs goes to all."""
         self.check_name(participant.name)
         self.participants[participant.name] = participant
+        if welcome is not None:
+            await participant.send({**welcome, "participants": [p for p in self.participants if p != participant.name]})
         await asyncio.to_thread(self.services.store.log_consent, self.name, participant.name, participant.consent)
         for other in self.participants.values():
             if other is not participant and other.joined_event is not None:
@@ -48,12 +50,17 @@ class Room:
         others = [p for p in self.participants.values() if p is not newcomer and p.connected]
         if not others:
             return
+        receivers = [newcomer, *others]
         jobs = [newcomer.receive_from(others)] + [p.receive_from([newcomer]) for p in others]
-        for outcome in await asyncio.gather(*jobs, return_exceptions=True):
-            if isinstance(outcome, NegotiationError):
+        for receiver, outcome in zip(receivers, await asyncio.gather(*jobs, return_exceptions=True)):
+            if not isinstance(outcome, BaseException):
+                continue
+            if self.participants.get(receiver.name) is not receiver:
+                log.info("room %s: %s left during a renegotiation", self.name, receiver.name)
+            elif isinstance(outcome, NegotiationError):
                 log.warning("room %s: %s", self.name, outcome)
-            elif isinstance(outcome, BaseException):
-                log.error("room %s: renegotiation failed", self.name, exc_info=outcome)
+            else:
+                log.error("room %s: renegotiation for %s failed", self.name, receiver.name, exc_info=outcome)
 
     async def leave(self, participant: Participant) -> None:
         """Remove a participant (left, vanished or refused); the others carry on."""

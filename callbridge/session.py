@@ -88,29 +88,28 @@ class Session:
         participant = Participant(join.name, self.room.name, pipeline, self.send)
         holder.append(participant)
         participant.pc.on("connectionstatechange", lambda: self._on_state(participant))
+        rules = self.room.services.store.rules()
+        welcome = {
+            "type": "welcome",
+            "participant": participant.name,
+            "room": self.room.name,
+            "phrases": [{"phrase": r.phrase, "template": r.template} for r in rules if r.enabled],
+            "ice_servers": [],
+        }
         try:
-            await self.room.join(participant)
+            await self.room.join(participant, welcome)
         except JoinError as exc:  # the name was taken while the pipeline loaded
             await participant.close()
             await self.send({"type": "error", "message": str(exc)})
             return False
         self.participant = participant
-        rules = self.room.services.store.rules()
-        await self.send(
-            {
-                "type": "welcome",
-                "participant": participant.name,
-                "room": self.room.name,
-                "participants": [p for p in self.room.participants if p != participant.name],
-                "phrases": [{"phrase": r.phrase, "template": r.template} for r in rules if r.enabled],
-                "ice_servers": [],
-            }
-        )
         return True
 
     async def _offer(self, offer: Offer) -> None:
         participant = self.participant
         assert participant is not None
+        if "\nm=audio" not in offer.sdp and "\nm=video" not in offer.sdp:
+            raise SignallingError("the offer has no audio or video to send")
         sdp = await participant.accept_offer(offer.sdp)
         await self.send({"type": "answer", "sdp": sdp})
         asyncio.ensure_future(self.room.connect(participant))
