@@ -30,8 +30,10 @@ $(VENV)/.installed-test: $(VENV)/.installed pyproject.toml
 	$(BIN)/pip install --quiet -e ".[test]"
 	@touch $@
 
-demo: install install-test
-	$(BIN)/python -m callbridge.demo
+# The relay with the built-in campaign ("dinner tonight" -> the default ad):
+# open http://127.0.0.1:8080/room/demo in two browsers.
+demo: install
+	$(BIN)/callbridge serve --host 127.0.0.1 --port 8080 --data data
 
 test: install-test
 	$(BIN)/python -m pytest -q
@@ -39,6 +41,7 @@ test: install-test
 bench: install-test
 	$(BIN)/python bench/triggers.py
 	$(BIN)/python bench/adengine.py
+	$(BIN)/python bench/relay.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -36,7 +36,7 @@ class AdMedia:
     frames: Iterable[np.ndarray]  # RGB
     fps: float
     frame_count: int
-    audio: np.ndarray | None  # float32, (samples,) or (samples, channels)
+    audio: np.ndarray | None  # float32 (channels, samples) as in adengine.media.Clip, or (samples,) for mono
     sample_rate: int | None
     personalised: bool
     title: str = ""
@@ -78,9 +78,9 @@ def audio_frames(audio: np.ndarray | None, rate: int | None, duration_s: float) 
 
 
 def _resample(audio: np.ndarray, rate: int) -> np.ndarray:
-    planar = audio.reshape(-1, 1) if audio.ndim == 1 else audio
-    layout = "mono" if planar.shape[1] == 1 else "stereo"
-    src = av.AudioFrame.from_ndarray(np.ascontiguousarray(planar[:, :2].T, np.float32), format="fltp", layout=layout)
+    planar = audio.reshape(1, -1) if audio.ndim == 1 else audio
+    layout = "mono" if planar.shape[0] == 1 else "stereo"
+    src = av.AudioFrame.from_ndarray(np.ascontiguousarray(planar[:2], np.float32), format="fltp", layout=layout)
     src.sample_rate = rate
     resampler = av.AudioResampler(format="s16", layout="stereo", rate=AUDIO_RATE)
     chunks = [f.to_ndarray().reshape(-1, 2) for f in [*resampler.resample(src), *resampler.resample(None)]]
@@ -101,6 +101,10 @@ class AdBreak:
 
     def cancel(self) -> None:
         self._cancelled.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancelled.is_set()
 
     async def play(self, on_start: Callable[[float], None]) -> None:
         """Go on air, play, come back to live. `on_start(t)` runs when the first frame is handed over."""

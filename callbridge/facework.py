@@ -69,8 +69,10 @@ class FaceWorker:
             self._latest = None
             self._cond.notify()
         self._thread.join(timeout)
-        self._bank.clear()
-        self._bank.tracker.close()
+        try:
+            self._bank.clear()  # wipes the crops first; only the tracker's reset can fail
+        finally:
+            self._bank.tracker.close()
 
     def _take(self) -> tuple[av.VideoFrame, float] | None:
         with self._cond:
@@ -110,7 +112,10 @@ class FaceWorker:
             self._bank = self._make_bank()
             if consent:
                 self._bank.grant_consent()
-        old.clear()
+        try:
+            old.clear()  # wipes the crops first; only the tracker's reset can fail here
+        except Exception:
+            log.exception("resetting a failed face tracker")
         try:
             old.tracker.close()
         except Exception:

@@ -94,10 +94,12 @@ class ParticipantPipeline:
 
     def close(self) -> None:
         """Stop the workers and wipe every face, crop and render of this participant."""
-        self.speech.close()
-        self.faces.close()
-        self._wipe_renders()
-        self._services.recognizers.release(self._recognizer)
+        try:
+            self.speech.close()
+            self.faces.close()
+        finally:
+            self._wipe_renders()
+            self._services.recognizers.release(self._recognizer)
 
     def _make_engine(self) -> TriggerEngine:
         return TriggerEngine(self._services.campaign.phrases(), self._recognizer, participant=self.name)

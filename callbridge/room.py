@@ -27,6 +27,8 @@ class Room:
         self.services = services
         self.participants: dict[str, Participant] = {}
         self._ads: set[asyncio.Task[None]] = set()
+        self._ad_over: dict[str, asyncio.Event] = {}  # speaker -> set once their ad's ad-end is out
+        self._joining = asyncio.Lock()  # one join at a time: each joined event reaches each page once
 
     def check_name(self, name: str) -> None:
         if name in self.participants:
@@ -34,16 +36,17 @@ class Room:
 
     async def join(self, participant: Participant, welcome: dict[str, Any] | None = None) -> None:
         """Admit a participant: `welcome` goes to them first, then earlier `joined` events; theirs goes to all."""
-        self.check_name(participant.name)
-        self.participants[participant.name] = participant
-        if welcome is not None:
-            await participant.send({**welcome, "participants": [p for p in self.participants if p != participant.name]})
-        await asyncio.to_thread(self.services.store.log_consent, self.name, participant.name, participant.consent)
-        for other in self.participants.values():
-            if other is not participant and other.joined_event is not None:
-                await _deliver(participant, other.joined_event)
-        participant.joined_event = room_event("joined", participant.name, consent=participant.consent)
-        await self.broadcast(participant.joined_event)
+        async with self._joining:
+            self.check_name(participant.name)
+            self.participants[participant.name] = participant
+            if welcome is not None:
+                await participant.send({**welcome, "participants": [p for p in self.participants if p != participant.name]})
+            await asyncio.to_thread(self.services.store.log_consent, self.name, participant.name, participant.consent)
+            for other in list(self.participants.values()):
+                if other is not participant and other.joined_event is not None:
+                    await _deliver(participant, other.joined_event)
+            participant.joined_event = room_event("joined", participant.name, consent=participant.consent)
+            await self.broadcast(participant.joined_event)
 
     async def connect(self, newcomer: Participant) -> None:
         """After the newcomer's first answer: everyone receives everyone."""
@@ -69,7 +72,13 @@ class Room:
         del self.participants[participant.name]
         for other in self.participants.values():
             other.stop_receiving(participant.name)
-        await participant.close()
+        ad_over = self._ad_over.get(participant.name)
+        await participant.close()  # cancels their ad, if one is playing
+        if ad_over is not None:  # the others see ad-end before left
+            try:
+                await asyncio.wait_for(ad_over.wait(), 2.0)
+            except asyncio.TimeoutError:
+                log.warning("room %s: %s's ad did not stop within 2 s", self.name, participant.name)
         await self.broadcast(room_event("left", participant.name))
 
     async def set_consent(self, participant: Participant, consent: bool) -> None:
@@ -113,7 +122,7 @@ class Room:
         if speaker.ad is not None:
             log.info("room %s: %s said %r during their ad; ignored", self.name, speaker.name, event.phrase)
             return
-        template = self.services.store.template_for(event.phrase)
+        template = await asyncio.to_thread(self.services.store.template_for, event.phrase)
         if template is None:
             return
         media = await asyncio.to_thread(speaker.pipeline.ad_media, template)
@@ -124,6 +133,7 @@ class Room:
     async def _play(self, speaker: Participant, ad: AdBreak, phrase: str) -> None:
         media = ad.media
         speaker.ad = ad
+        over = self._ad_over[speaker.name] = asyncio.Event()
 
         def started(t: float) -> None:
             fields: dict[str, Any] = dict(
@@ -141,7 +151,12 @@ class Room:
             speaker.ad = None
             if ad.first_frame_t is not None:
                 end = ad.last_frame_t or ad.first_frame_t
-                await self.broadcast(room_event("ad-end", speaker.name, t=end, template=media.template))
+                cut = {"interrupted": True} if ad.cancelled else {}
+                await self.broadcast(room_event("ad-end", speaker.name, t=end, template=media.template, **cut))
+            over.set()
+            if self._ad_over.get(speaker.name) is over:
+                del self._ad_over[speaker.name]
+            if ad.first_frame_t is not None:
                 await asyncio.to_thread(
                     self.services.store.log_ad, self.name, speaker.name, media.template, phrase, media.personalised, ad.first_frame_t, end
                 )

@@ -46,7 +46,7 @@ Message = Join | Offer | Answer | Consent | Leave
 def parse_message(text: str | bytes) -> Message:
     """One websocket message -> a typed message; SignallingError says what is wrong."""
     if len(text) > MAX_MESSAGE:
-        raise SignallingError(f"message too large ({len(text)} bytes, at most {MAX_MESSAGE})")
+        raise SignallingError(f"message too large ({len(text)} characters, at most {MAX_MESSAGE})")
     try:
         data = json.loads(text)
     except (ValueError, UnicodeDecodeError):

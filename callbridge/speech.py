@@ -117,8 +117,8 @@ class SpeechWorker:
         if self._engine is None or len(audio) > MAX_PENDING_S * SAMPLE_RATE:
             if self._engine is not None:
                 log.warning("speech fell %.1f s behind; listening again from the newest audio", len(audio) / SAMPLE_RATE)
+                first_sample += len(audio) - int(SAMPLE_RATE)  # not from _received: more may have come since
                 audio = audio[-int(SAMPLE_RATE):]
-                first_sample = self._received - len(audio)
             self._engine = self._make_engine()
             self._engine_origin = first_sample
         # The engine's clock counts only what it was fed; the call's clock counts from the first frame.

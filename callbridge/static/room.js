@@ -601,8 +601,8 @@ window.callbridge = { events: [] };
     ui.adNote.textContent = adNote(ev, self, personalised);
     ui.adBanner.classList.toggle('ad-self', self);
     ui.adBanner.classList.toggle('ad-plain', !personalised);
+    ui.adBanner.hidden = false;  // visible first: a transition cannot start on a display:none bar
     restartProgress(Number(ev.duration_s));
-    ui.adBanner.hidden = false;
   }
 
   function adNote(ev, self, personalised) {

@@ -1,0 +1,246 @@
+"""Ad breaks: letterboxing, the soundtrack's frames, and AdBreak between real Programs and subscribed tracks."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+
+import av
+import numpy as np
+import pytest
+from aiortc.mediastreams import MediaStreamError
+
+from adengine.media import Clip
+from callbridge.adbreak import MAX_AD_S, MIN_AD_S, AdBreak, AdMedia, audio_frames, letterbox
+from callbridge.injector import Program
+
+AD_COLOUR = (200, 40, 90)
+
+
+def test_letterbox_puts_bars_left_and_right_of_a_narrower_frame():
+    frame = np.full((480, 640, 3), 255, np.uint8)
+    out = letterbox(frame, (1280, 720))
+    assert out.shape == (720, 1280, 3) and out.dtype == np.uint8
+    # 640x480 scaled by 1.5 is 960x720: 160 px of black either side.
+    assert not out[:, :160].any() and not out[:, 1120:].any()
+    assert (out[:, 160:1120] == 255).all()
+
+
+def test_letterbox_puts_bars_above_and_below_a_wider_frame():
+    frame = np.full((100, 400, 3), 128, np.uint8)
+    out = letterbox(frame, (320, 240))
+    # scale 0.8 -> 320x80, centred: 80 rows of black above and below
+    assert out.shape == (240, 320, 3)
+    assert not out[:80].any() and not out[160:].any()
+    assert np.abs(out[80:160].astype(int) - 128).max() <= 1
+
+
+def test_letterbox_centres_the_content():
+    frame = np.zeros((480, 640, 3), np.uint8)
+    frame[200:280, 280:360] = 255  # a white square in the middle
+    out = letterbox(frame, (1280, 720))
+    ys, xs = np.nonzero(out[..., 0] > 128)
+    assert abs((xs.min() + xs.max()) / 2 - 639.5) <= 1.5
+    assert abs((ys.min() + ys.max()) / 2 - 359.5) <= 1.5
+
+
+def test_letterbox_is_the_identity_at_the_same_size():
+    frame = np.random.default_rng(0).integers(0, 256, (240, 320, 3), dtype=np.uint8)
+    assert letterbox(frame, (320, 240)) is frame
+
+
+def assert_stereo_20ms(frames: list[av.AudioFrame]) -> None:
+    for frame in frames:
+        assert frame.samples == 960 and frame.sample_rate == 48_000
+        assert frame.format.name == "s16" and frame.layout.name == "stereo"
+
+
+def pcm(frames: list[av.AudioFrame]) -> np.ndarray:
+    """(samples, 2) int16 from interleaved s16 frames."""
+    return np.concatenate([f.to_ndarray().reshape(-1, 2) for f in frames])
+
+
+@pytest.mark.parametrize("duration", [1.5, 2.0, 3.14])
+def test_audio_frames_are_20ms_48k_stereo_s16_and_cover_the_duration(duration):
+    frames = audio_frames(None, None, duration)
+    assert len(frames) == int(duration * 50)
+    assert_stereo_20ms(frames)
+    assert not pcm(frames).any()  # no soundtrack: silence
+
+
+def sine(seconds: float, hz: float, level: float, rate: int = 44_100) -> np.ndarray:
+    t = np.arange(int(seconds * rate)) / rate
+    return (level * np.sin(2 * np.pi * hz * t)).astype(np.float32)
+
+
+@pytest.mark.parametrize("shape", ["1d", "(1, samples)"])
+def test_audio_frames_from_mono_44k_float_are_resampled_and_silence_padded(shape):
+    tone = sine(0.5, 440, 0.5)
+    frames = audio_frames(tone if shape == "1d" else tone[None, :], 44_100, 1.5)
+    assert len(frames) == 75
+    assert_stereo_20ms(frames)
+    out = pcm(frames)
+    assert np.array_equal(out[:, 0], out[:, 1])  # mono on both channels
+    # swresample upmixes mono at -3 dB per channel: 0.5 full scale -> about 0.35
+    peak = np.abs(out[:23_500, 0]).max()
+    assert 0.3 * 32767 < peak < 0.55 * 32767
+    # about 0.5 s of tone at 48 kHz, then silence to the end
+    assert np.abs(out[1000:23_000, 0]).mean() > 1000
+    assert not out[24_500:].any()
+
+
+def test_audio_frames_from_stereo_44k_float_keep_the_channels_apart():
+    left = sine(2.0, 300, 0.6).astype(np.float64)
+    stereo = np.stack([left, np.zeros_like(left)])  # (channels, samples), float64, right silent
+    frames = audio_frames(stereo, 44_100, 1.5)  # longer than the duration: cut
+    assert len(frames) == 75
+    assert_stereo_20ms(frames)
+    out = pcm(frames)
+    assert np.abs(out[:, 0]).max() > 0.55 * 32767
+    assert np.abs(out[:, 1]).max() < 50
+    assert np.abs(out[-960:, 0]).max() > 0.55 * 32767  # still sounding at the cut
+
+
+def test_a_clips_soundtrack_is_heard_in_the_ad():
+    # pipeline.ad_media passes adengine's Clip.audio, which is float32 (channels, samples)
+    left, right = sine(1.0, 440, 0.5), sine(1.0, 660, 0.25)
+    clip = Clip([np.zeros((24, 32, 3), np.uint8)], 25.0, np.stack([left, right]), 44_100)
+    out = pcm(audio_frames(clip.audio, clip.sample_rate, 1.5))
+    assert 0.45 * 32767 < np.abs(out[:47_000, 0]).max() < 0.55 * 32767
+    assert 0.2 * 32767 < np.abs(out[:47_000, 1]).max() < 0.3 * 32767
+    assert not out[48_500:].any()
+
+
+@pytest.mark.parametrize(
+    "frame_count, fps, expected",
+    [(10, 10.0, MIN_AD_S), (15, 10.0, 1.5), (80, 10.0, 8.0), (25 * 60, 25.0, MAX_AD_S), (0, 30.0, MIN_AD_S)],
+)
+def test_ad_duration_is_clamped(frame_count, fps, expected):
+    media = AdMedia("t", [], fps, frame_count, None, None, False)
+    assert media.duration_s == pytest.approx(expected)
+
+
+def ad_frames(width: int = 48, height: int = 24):
+    """An endless ad (more frames than it may play): 2:1 frames of one colour."""
+    frame = np.empty((height, width, 3), np.uint8)
+    frame[:] = AD_COLOUR
+    return itertools.repeat(frame)
+
+
+async def collect(track) -> list:
+    out = []
+    while True:
+        try:
+            out.append(await track.recv())
+        except MediaStreamError:
+            return out
+
+
+def live_video(value: int = 7) -> av.VideoFrame:
+    return av.VideoFrame.from_ndarray(np.full((240, 320, 3), value, np.uint8), format="rgb24")
+
+
+def live_audio() -> av.AudioFrame:
+    frame = av.AudioFrame.from_ndarray(np.full((1, 1920), 3, np.int16), format="s16", layout="stereo")
+    frame.sample_rate = 48_000
+    return frame
+
+
+def test_an_ad_break_plays_into_the_programs_and_comes_back_to_live():
+    soundtrack = sine(0.5, 440, 0.3)[None, :]  # (channels, samples), as adengine's clips hold it
+    media = AdMedia("tiny", ad_frames(), fps=10.0, frame_count=10, audio=soundtrack, sample_rate=44_100, personalised=True)
+    assert media.duration_s == 1.5  # 1 s of frames, held to the minimum
+
+    async def scenario():
+        video, audio = Program("video"), Program("audio")
+        vtrack, atrack = video.subscribe(), audio.subscribe()
+        first = live_video()
+        video.live(first)  # sets video.size
+        assert video.size == (320, 240)
+        assert await vtrack.recv() is first
+        vgot, agot = asyncio.ensure_future(collect(vtrack)), asyncio.ensure_future(collect(atrack))
+        starts: list[float] = []
+        held_back: list = []
+        ad = AdBreak(media, video, audio)
+
+        async def push_live() -> None:
+            while not starts:
+                await asyncio.sleep(0.01)
+            while video.on_air:
+                frames = live_video(value=99), live_audio()
+                assert not video.live(frames[0]) and not audio.live(frames[1])
+                held_back.extend(frames)
+                await asyncio.sleep(0.05)
+
+        began = time.time()
+        pusher = asyncio.ensure_future(push_live())
+        await ad.play(starts.append)
+        ended = time.time()
+        await pusher
+        assert not video.on_air and not audio.on_air
+        after = live_video(value=50)
+        assert video.live(after)
+        await asyncio.sleep(0.01)
+        video.close()
+        audio.close()
+        return ad, starts, began, ended, held_back, after, await vgot, await agot, vtrack, atrack
+
+    ad, starts, began, ended, held_back, after, vframes, aframes, vtrack, atrack = asyncio.run(scenario())
+    assert len(starts) == 1 and began <= starts[0] <= ended
+    assert ad.first_frame_t == starts[0] and ad.last_frame_t >= ad.first_frame_t
+    assert len(held_back) >= 10
+    assert not any(f is g for f in held_back for g in vframes + aframes)
+    assert vframes[-1] is after
+    ad_video = vframes[:-1]
+    assert len(ad_video) == round(media.duration_s * media.fps) == ad.frames_sent == 15
+    assert vtrack.dropped == 0 and atrack.dropped == 0
+    for frame in ad_video:
+        assert (frame.width, frame.height) == (320, 240) and frame.format.name == "yuv420p"
+    rgb = ad_video[0].to_ndarray(format="rgb24").astype(int)
+    # 48x24 in 320x240: 320x160 of colour, 40 rows of black above and below
+    assert rgb[:36].max() < 20 and rgb[204:].max() < 20
+    assert np.abs(rgb[60:180, 10:310] - AD_COLOUR).max() < 12
+    pts = [f.pts for f in vframes]
+    assert all(b > a for a, b in zip(pts, pts[1:]))
+    assert len(aframes) == 75  # 1.5 s of 20 ms frames
+    assert [f.pts for f in aframes] == [i * 960 for i in range(75)]
+    assert np.abs(pcm(aframes[:20])).max() > 5000  # the tone, not the live audio's constant 3
+
+
+def test_cancel_stops_an_ad_break_early():
+    media = AdMedia("tiny", ad_frames(32, 24), fps=10.0, frame_count=15, audio=None, sample_rate=None, personalised=False)
+
+    async def scenario():
+        video, audio = Program("video"), Program("audio")
+        video.live(live_video())
+        vtrack = video.subscribe()
+        got = asyncio.ensure_future(collect(vtrack))
+        ad = AdBreak(media, video, audio)
+        loop = asyncio.get_running_loop()
+        began = time.monotonic()
+        await asyncio.wait_for(ad.play(lambda t: loop.call_later(0.25, ad.cancel)), 5.0)
+        took = time.monotonic() - began
+        on_air = video.on_air or audio.on_air
+        video.close()
+        return ad, took, on_air, await got
+
+    ad, took, on_air, frames = asyncio.run(scenario())
+    assert not on_air
+    assert took < 1.0
+    assert 1 <= ad.frames_sent < 15 and len(frames) == ad.frames_sent
+
+
+def test_an_ad_break_without_a_live_size_uses_640x480():
+    media = AdMedia("tiny", ad_frames(32, 24), fps=10.0, frame_count=15, audio=None, sample_rate=None, personalised=False)
+
+    async def scenario():
+        video, audio = Program("video"), Program("audio")
+        vtrack = video.subscribe()
+        ad = AdBreak(media, video, audio)
+        loop = asyncio.get_running_loop()
+        await ad.play(lambda t: loop.call_soon(ad.cancel))
+        return await vtrack.recv()
+
+    frame = asyncio.run(scenario())
+    assert (frame.width, frame.height) == (640, 480)
