@@ -20,6 +20,7 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from callbridge.adbreak import AdBreak
 from callbridge.injector import Program, RelayTrack
 from callbridge.pipeline import ParticipantPipeline
+from callbridge.rtpext import Extensions, create_offer, page_extensions
 
 log = logging.getLogger(__name__)
 ANSWER_TIMEOUT_S = 10.0
@@ -52,11 +53,13 @@ class Participant:
         self.audio = Program("audio")
         self.ad: AdBreak | None = None
         self.joined_event: dict[str, Any] | None = None
+        self.face_event: dict[str, Any] | None = None
         self.connected = False  # the first offer has been answered
         self._outgoing: list[_Outgoing] = []
         self._lock = asyncio.Lock()
         self._answer: asyncio.Future[str] | None = None
         self._pumps: list[asyncio.Task[None]] = []
+        self._extensions: Extensions | None = None  # the page's RTP header extension IDs
         self.pc.on("track", self._on_track)
 
     @property
@@ -70,6 +73,7 @@ class Participant:
                 raise NegotiationError("already connected: the page offers only once")
             await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
             await self.pc.setLocalDescription(await self.pc.createAnswer())
+            self._extensions = page_extensions(sdp)
             self.connected = True
             return self.pc.localDescription.sdp
 
@@ -116,7 +120,7 @@ class Participant:
         await asyncio.to_thread(self.pipeline.close)
 
     async def _renegotiate(self) -> None:
-        offer = await self.pc.createOffer()
+        offer = await create_offer(self.pc, self._extensions)
         await self.pc.setLocalDescription(offer)
         self._answer = asyncio.get_running_loop().create_future()
         await self.send({"type": "offer", "sdp": self.pc.localDescription.sdp, "tracks": self.track_map()})

@@ -12,11 +12,13 @@ import dataclasses
 import logging
 import threading
 import time
+from typing import Callable, Iterable
+
 import av
 import numpy as np
 
 from adengine.facebank import FaceBank, FaceCrop, wipe
-from adengine.renderer import AdRenderer
+from adengine.renderer import AdRenderer, RenderedAd
 from adengine.tracker import MediapipeFaceTracker
 from callbridge.adbreak import AdMedia
 from callbridge.facework import FaceWorker
@@ -26,19 +28,28 @@ from triggers import TriggerEngine
 
 log = logging.getLogger(__name__)
 # A render just begun is worth waiting this long for rather than showing the plain ad.
-READY_WAIT_S = 0.4
+READY_WAIT_S = 1.0
 
 
 class ParticipantPipeline:
     """Speech, faces and ad renders of one participant."""
 
-    def __init__(self, name: str, consent: bool, services: Services, on_speech: SpeechSink) -> None:
+    def __init__(
+        self,
+        name: str,
+        consent: bool,
+        services: Services,
+        on_speech: SpeechSink,
+        on_face: Callable[[float | None], None] = lambda quality: None,
+    ) -> None:
         self.name = name
+        self._face_news = on_face  # quality of the face now held, or None once wiped
         self._services = services
         self._recognizer = services.recognizers.acquire()
         self._lock = threading.Lock()
         self._renderers: dict[str, AdRenderer] = {}
         self._faces_held: list[FaceCrop] = []  # copies handed to renderers; wiped on close
+        self._previous: dict[str, RenderedAd] = {}  # the last finished render, while a better one renders
         self.speech = SpeechWorker(self._make_engine, on_speech, name=f"speech-{name}")
         self.faces = FaceWorker(self._make_bank, self._on_face, name=f"faces-{name}")
         self.faces.set_consent(consent)
@@ -56,16 +67,21 @@ class ParticipantPipeline:
     def set_consent(self, consent: bool) -> None:
         self.faces.set_consent(consent)
         if not consent:
-            self._wipe_renders()
+            had = self._wipe_renders()
+            if had:
+                self._face_news(None)
 
     def ad_media(self, template_name: str) -> AdMedia | None:
         """What to play for a trigger: this person's render, else the template's fallback."""
         template = self._services.templates.get(template_name)
         meta = template.meta
         renderer = self._renderers.get(template_name) if self.consent else None
-        if renderer is not None and _ready_soon(renderer):
-            frames = renderer.stream()
+        previous = self._previous.get(template_name) if self.consent else None
+        if renderer is not None and _ready_soon(renderer, 0.0 if previous else READY_WAIT_S):
+            frames: Iterable[np.ndarray] = renderer.stream()
             personalised = True
+        elif previous is not None:  # a better face is still rendering: play the last finished render
+            frames, personalised = previous.frames, True
         elif meta.fallback == "plain":
             log.info("%s: plain %r ad (%s)", self.name, template_name, self._why_plain(renderer))
             frames = self._services.plain_frames(template_name)
@@ -117,10 +133,14 @@ class ParticipantPipeline:
             if current is not None and best.quality.score < current.face_quality + 0.1:
                 continue
             copy = _copy(best)
+            finished = renderer.wait(0) if renderer.ready else None
             if renderer.offer(copy):
+                if finished is not None:
+                    self._previous[name] = finished
                 log.info("%s: pre-rendering %r with a face of quality %.2f", self.name, name, copy.quality.score)
                 with self._lock:
                     self._faces_held.append(copy)
+                self._face_news(copy.quality.score)
             else:
                 wipe(copy)
 
@@ -134,14 +154,19 @@ class ParticipantPipeline:
                     return None
             return self._renderers[name]
 
-    def _wipe_renders(self) -> None:
+    def _wipe_renders(self) -> bool:
         with self._lock:
             renderers, self._renderers = list(self._renderers.values()), {}
             held, self._faces_held = self._faces_held, []
+            previous, self._previous = list(self._previous.values()), {}
+        for ad in previous:
+            for frame in ad.frames:
+                frame.fill(0)
         for renderer in renderers:
             renderer.clear()
         for crop in held:
             wipe(crop)
+        return bool(held)
 
 
 def _ready_soon(renderer: AdRenderer, wait_s: float = READY_WAIT_S) -> bool:

@@ -43,8 +43,10 @@ class Room:
                 await participant.send({**welcome, "participants": [p for p in self.participants if p != participant.name]})
             await asyncio.to_thread(self.services.store.log_consent, self.name, participant.name, participant.consent)
             for other in list(self.participants.values()):
-                if other is not participant and other.joined_event is not None:
-                    await _deliver(participant, other.joined_event)
+                if other is not participant:
+                    for news in (other.joined_event, other.face_event):
+                        if news is not None:
+                            await _deliver(participant, news)
             participant.joined_event = room_event("joined", participant.name, consent=participant.consent)
             await self.broadcast(participant.joined_event)
 
@@ -82,6 +84,8 @@ class Room:
         await self.broadcast(room_event("left", participant.name))
 
     async def set_consent(self, participant: Participant, consent: bool) -> None:
+        if not consent and participant.ad is not None and participant.ad.media.personalised:
+            participant.ad.cancel()  # their face leaves the screen at once
         await asyncio.to_thread(participant.pipeline.set_consent, consent)
         await asyncio.to_thread(self.services.store.log_consent, self.name, participant.name, consent)
 
@@ -92,6 +96,16 @@ class Room:
     def on_speech(self, participant: Participant, event: Event, emitted_t: float, phrase_end_t: float | None, loop: asyncio.AbstractEventLoop) -> None:
         """From the speech worker's thread: hand the event to the event loop."""
         loop.call_soon_threadsafe(self._speech, participant, event, emitted_t, phrase_end_t)
+
+    def on_face(self, participant: Participant, quality: float | None, loop: asyncio.AbstractEventLoop) -> None:
+        """From the face worker's thread: a face is now held for the ad (or no longer)."""
+        loop.call_soon_threadsafe(self._face, participant, quality)
+
+    def _face(self, participant: Participant, quality: float | None) -> None:
+        if self.participants.get(participant.name) is participant:
+            fields = {"ready": quality is not None, "quality": None if quality is None else round(quality, 2)}
+            participant.face_event = room_event("face", participant.name, **fields)  # replayed to newcomers
+            self._spawn(self.broadcast(participant.face_event))
 
     def _speech(self, participant: Participant, event: Event, emitted_t: float, phrase_end_t: float | None) -> None:
         if self.participants.get(participant.name) is not participant:

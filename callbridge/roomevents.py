@@ -5,7 +5,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
-EVENT_TYPES = ("joined", "left", "transcript", "trigger", "ad-start", "ad-end")
+# "face" is ours, beyond CONTRACT.md: a participant's face is (ready=true) or is no
+# longer (ready=false) held for their ad, so every page can say so openly.
+EVENT_TYPES = ("joined", "left", "transcript", "trigger", "ad-start", "ad-end", "face")
 RoomEvent = dict[str, Any]
 
 

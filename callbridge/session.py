@@ -80,11 +80,15 @@ class Session:
             if holder:
                 self.room.on_speech(holder[0], event, emitted_t, phrase_end_t, loop)
 
+        def on_face(quality: float | None) -> None:
+            if holder:
+                self.room.on_face(holder[0], quality, loop)
+
         if self.passthrough:
             pipeline: Any = PassthroughPipeline(join.name, join.consent)
         else:
             services = self.room.services
-            pipeline = await asyncio.to_thread(ParticipantPipeline, join.name, join.consent, services, on_speech)
+            pipeline = await asyncio.to_thread(ParticipantPipeline, join.name, join.consent, services, on_speech, on_face)
         participant = Participant(join.name, self.room.name, pipeline, self.send)
         holder.append(participant)
         participant.pc.on("connectionstatechange", lambda: self._on_state(participant))

@@ -439,7 +439,7 @@ window.callbridge = { events: [] };
   // Grid sizing hint: CSS picks columns from the tile count.
   function updateLayout() {
     const count = tiles.size + (localTile ? 1 : 0);
-    ui.tiles.dataset.count = String(Math.min(count, 9));
+    ui.call.dataset.count = String(Math.min(count, 9));
     ui.tiles.classList.toggle('alone', tiles.size === 0);
     ensureWaitingCard();
   }
@@ -657,7 +657,7 @@ window.callbridge = { events: [] };
     for (const name of Array.from(tiles.keys())) removeRemoteTile(name);
     if (localTile) {
       clearTimeout(localTile.staleTimer);
-      localTile.video && (localTile.video.srcObject = null);
+      if (localTile.video) localTile.video.srcObject = null;
       localTile.root.remove();
       localTile = null;
     }

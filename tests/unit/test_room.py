@@ -43,6 +43,7 @@ class FakeParticipant:
         self.pipeline = FakePipeline(consent, media)
         self.connected = connected
         self.joined_event: dict | None = None
+        self.face_event: dict | None = None
         self.video, self.audio = Program("video"), Program("audio")
         self.ad = None
         self.sent: list[dict] = []
@@ -280,7 +281,7 @@ def test_room_events_carry_type_participant_and_a_rounded_time():
     assert room_event("left", "ana", t=12.345678) == {"type": "left", "participant": "ana", "t": 12.3457}
     event = room_event("trigger", "ana", phrase="dinner tonight")
     assert_event(event, "trigger", "ana") and event["phrase"] == "dinner tonight"
-    assert set(EVENT_TYPES) == {"joined", "left", "transcript", "trigger", "ad-start", "ad-end"}
+    assert set(EVENT_TYPES) == {"joined", "left", "transcript", "trigger", "ad-start", "ad-end", "face"}
     with pytest.raises(ValueError, match="unknown event type"):
         room_event("shout", "ana")
 

@@ -1,0 +1,55 @@
+"""The relay's offers keep the header extension IDs the page chose."""
+
+from __future__ import annotations
+
+import asyncio
+
+from aiortc import RTCPeerConnection, rtcpeerconnection
+from aiortc.codecs import HEADER_EXTENSIONS
+
+from callbridge.rtpext import create_offer, page_extensions
+
+CHROME_OFFER = """v=0
+m=audio 9 UDP/TLS/RTP/SAVPF 111
+a=extmap:1 urn:ietf:params:rtp-hdrext:ssrc-audio-level
+a=extmap:2 http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time
+a=extmap:4 urn:ietf:params:rtp-hdrext:sdes:mid
+m=video 9 UDP/TLS/RTP/SAVPF 96
+a=extmap:2 http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time
+a=extmap:4 urn:ietf:params:rtp-hdrext:sdes:mid
+a=extmap:9 http://www.webrtc.org/experiments/rtp-hdrext/video-timing
+"""
+
+
+def _ids(extensions) -> dict[str, dict[str, int]]:
+    return {kind: {e.uri.rsplit(":", 1)[-1].rsplit("/", 1)[-1]: e.id for e in exts} for kind, exts in extensions.items()}
+
+
+def test_ids_follow_the_page() -> None:
+    ids = _ids(page_extensions(CHROME_OFFER))
+    assert ids["audio"] == {"mid": 4, "ssrc-audio-level": 1}
+    assert ids["video"] == {"mid": 4, "abs-send-time": 2}
+
+
+def test_an_extension_the_page_lacks_gets_an_unused_id() -> None:
+    offer = "v=0\nm=audio 9 RTP 0\na=extmap:1 urn:ietf:params:rtp-hdrext:sdes:mid\na=extmap:2 urn:x\n"
+    ids = _ids(page_extensions(offer))
+    assert ids["audio"]["mid"] == 1
+    others = {ids["audio"]["ssrc-audio-level"], ids["video"]["abs-send-time"]}
+    assert others.isdisjoint({1, 2}) and len(others) == 2
+
+
+def test_the_offer_uses_them_and_the_defaults_come_back() -> None:
+    async def offer() -> str:
+        pc = RTCPeerConnection()
+        pc.addTransceiver("audio", direction="sendonly")
+        pc.addTransceiver("video", direction="sendonly")
+        description = await create_offer(pc, page_extensions(CHROME_OFFER))
+        await pc.close()
+        return description.sdp
+
+    sdp = asyncio.run(offer())
+    assert "a=extmap:4 urn:ietf:params:rtp-hdrext:sdes:mid" in sdp
+    assert "a=extmap:1 urn:ietf:params:rtp-hdrext:ssrc-audio-level" in sdp
+    assert "a=extmap:2 http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time" in sdp
+    assert rtcpeerconnection.HEADER_EXTENSIONS is HEADER_EXTENSIONS
