@@ -20,6 +20,7 @@ import av
 import cv2
 import numpy as np
 
+from adengine.label import DisclosureLabel
 from callbridge.injector import AUDIO_RATE, Program
 
 log = logging.getLogger(__name__)
@@ -41,6 +42,9 @@ class AdMedia:
     personalised: bool
     title: str = ""
     tagline: str = ""
+    # drawn again after letterboxing to another size, so the label is never scaled
+    # below its minimum size (Chrome lowers its send resolution under load)
+    label: DisclosureLabel | None = None
 
     @property
     def duration_s(self) -> float:
@@ -134,7 +138,10 @@ class AdBreak:
         count = int(round(self.media.duration_s * self.media.fps))
         start: float | None = None
         for i, rgb in enumerate(_take(self.media.frames, count)):
-            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(letterbox(rgb, size)), format="rgb24").reformat(format="yuv420p")
+            fitted = letterbox(rgb, size)
+            if fitted is not rgb and self.media.label is not None:
+                fitted = self.media.label.apply(fitted, copy=False)
+            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(fitted), format="rgb24").reformat(format="yuv420p")
             start = start or time.monotonic()
             delay = start + i / self.media.fps - time.monotonic()
             if self._cancelled.wait(max(0.0, delay)):

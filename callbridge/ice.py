@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import logging
 import os
-from pathlib import Path
+import socket
+from typing import Iterable
 
 import aioice.ice
 
@@ -18,12 +19,18 @@ ENV_FLAG = "CALLBRIDGE_ICE_LOOPBACK"
 _original = aioice.ice.get_host_addresses
 
 
-def only_loopback(net: Path = Path("/sys/class/net")) -> bool:
-    """True when the host has no network interface other than lo."""
-    try:
-        names = [p.name for p in net.iterdir()]
-    except OSError:
-        return False
+def only_loopback(names: Iterable[str] | None = None) -> bool:
+    """True when the host has no network interface other than lo.
+
+    Asks the kernel (if_nameindex): after `unshare -n`, /sys/class/net still
+    lists the host's interfaces until sysfs is remounted.
+    """
+    if names is None:
+        try:
+            names = [name for _, name in socket.if_nameindex()]
+        except OSError:
+            return False
+    names = list(names)
     return bool(names) and all(name == "lo" for name in names)
 
 

@@ -20,7 +20,7 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from callbridge.adbreak import AdBreak
 from callbridge.injector import Program, RelayTrack
 from callbridge.pipeline import ParticipantPipeline
-from callbridge.rtpext import Extensions, create_offer, page_extensions
+from callbridge.rtpext import Codecs, Extensions, agreed_codecs, create_offer, page_extensions
 
 log = logging.getLogger(__name__)
 ANSWER_TIMEOUT_S = 10.0
@@ -60,6 +60,7 @@ class Participant:
         self._answer: asyncio.Future[str] | None = None
         self._pumps: list[asyncio.Task[None]] = []
         self._extensions: Extensions | None = None  # the page's RTP header extension IDs
+        self._codecs: Codecs | None = None  # and its payload types
         self.pc.on("track", self._on_track)
 
     @property
@@ -74,6 +75,7 @@ class Participant:
             await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
             await self.pc.setLocalDescription(await self.pc.createAnswer())
             self._extensions = page_extensions(sdp)
+            self._codecs = agreed_codecs(self.pc)
             self.connected = True
             return self.pc.localDescription.sdp
 
@@ -120,7 +122,7 @@ class Participant:
         await asyncio.to_thread(self.pipeline.close)
 
     async def _renegotiate(self) -> None:
-        offer = await create_offer(self.pc, self._extensions)
+        offer = await create_offer(self.pc, self._extensions, self._codecs)
         await self.pc.setLocalDescription(offer)
         self._answer = asyncio.get_running_loop().create_future()
         await self.send({"type": "offer", "sdp": self.pc.localDescription.sdp, "tracks": self.track_map()})

@@ -22,7 +22,7 @@ from adengine.renderer import AdRenderer, RenderedAd
 from adengine.tracker import MediapipeFaceTracker
 from callbridge.adbreak import AdMedia
 from callbridge.facework import FaceWorker
-from callbridge.services import Services
+from callbridge.services import PLAIN_LABEL, Services
 from callbridge.speech import SpeechSink, SpeechWorker
 from triggers import TriggerEngine
 
@@ -79,10 +79,11 @@ class ParticipantPipeline:
         previous = self._previous.get(template_name) if self.consent else None
         if renderer is not None and _ready_soon(renderer, 0.0 if previous else READY_WAIT_S):
             frames: Iterable[np.ndarray] = renderer.stream()
-            personalised = True
-        elif previous is not None:  # a better face is still rendering: play the last finished render
-            frames, personalised = previous.frames, True
+            personalised, label = True, renderer.label
+        elif previous is not None and renderer is not None:  # a better face is rendering: play the last finished one
+            frames, personalised, label = previous.frames, True, renderer.label
         elif meta.fallback == "plain":
+            label = PLAIN_LABEL
             log.info("%s: plain %r ad (%s)", self.name, template_name, self._why_plain(renderer))
             frames = self._services.plain_frames(template_name)
             personalised = False
@@ -99,6 +100,7 @@ class ParticipantPipeline:
             personalised=personalised,
             title=meta.title,
             tagline=meta.tagline,
+            label=label,
         )
 
     def _why_plain(self, renderer: AdRenderer | None) -> str:

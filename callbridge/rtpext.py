@@ -1,4 +1,4 @@
-"""RTP header extension IDs for the relay's own offers.
+"""RTP header extension IDs and payload types for the relay's own offers.
 
 With BUNDLE, one ID space covers every m-line, and once a page has agreed an ID
 for an extension it may not change. aiortc's offers always use its own IDs
@@ -6,6 +6,11 @@ for an extension it may not change. aiortc's offers always use its own IDs
 audio-level=1, abs-send-time=2): Chrome refuses the renegotiation ("RTP
 extension ID reassignment not supported"). So the relay's offers to a page
 reuse the IDs that page chose in its own offer.
+
+Payload types are the same story: aiortc offers opus 96 and VP8 97, where
+Chrome agreed opus 111 and VP8 96. Chrome then switches to the new numbers, and
+aiortc's receivers, whose codecs are fixed when they start, drop every packet.
+The relay's offers reuse the codecs agreed in its answer to the page.
 """
 
 from __future__ import annotations
@@ -13,10 +18,11 @@ from __future__ import annotations
 import re
 
 from aiortc import rtcpeerconnection
-from aiortc.codecs import HEADER_EXTENSIONS
-from aiortc.rtcrtpparameters import RTCRtpHeaderExtensionParameters
+from aiortc.codecs import CODECS, HEADER_EXTENSIONS
+from aiortc.rtcrtpparameters import RTCRtpCodecParameters, RTCRtpHeaderExtensionParameters
 
 Extensions = dict[str, list[RTCRtpHeaderExtensionParameters]]
+Codecs = dict[str, list[RTCRtpCodecParameters]]
 _EXTMAP = re.compile(r"^a=extmap:(\d+)(?:/\w+)?\s+(\S+)", re.MULTILINE)
 
 
@@ -36,15 +42,24 @@ def page_extensions(offer_sdp: str) -> Extensions:
     }
 
 
-async def create_offer(pc: rtcpeerconnection.RTCPeerConnection, extensions: Extensions | None):
-    """pc.createOffer() with `extensions` in place of aiortc's defaults."""
-    if extensions is None:
-        return await pc.createOffer()
-    saved = rtcpeerconnection.HEADER_EXTENSIONS
-    # createOffer reads the table before its first await (it has none), so no
-    # other offer can see the swapped table.
-    rtcpeerconnection.HEADER_EXTENSIONS = extensions
+def agreed_codecs(pc: rtcpeerconnection.RTCPeerConnection) -> Codecs:
+    """The codecs (with the page's payload types) agreed per kind in the first answer."""
+    agreed: Codecs = {}
+    for transceiver in pc.getTransceivers():
+        codecs = transceiver._codecs  # aiortc keeps what the answer agreed here
+        if codecs and transceiver.kind not in agreed:
+            agreed[transceiver.kind] = list(codecs)
+    return {kind: agreed.get(kind) or CODECS[kind] for kind in ("audio", "video")}
+
+
+async def create_offer(pc: rtcpeerconnection.RTCPeerConnection, extensions: Extensions | None, codecs: Codecs | None = None):
+    """pc.createOffer() with the page's extension IDs and payload types in place of aiortc's."""
+    saved = rtcpeerconnection.HEADER_EXTENSIONS, rtcpeerconnection.CODECS
+    # createOffer reads both tables before its first await (it has none), so no
+    # other offer can see the swapped tables.
+    rtcpeerconnection.HEADER_EXTENSIONS = extensions or saved[0]
+    rtcpeerconnection.CODECS = codecs or saved[1]
     try:
         return await pc.createOffer()
     finally:
-        rtcpeerconnection.HEADER_EXTENSIONS = saved
+        rtcpeerconnection.HEADER_EXTENSIONS, rtcpeerconnection.CODECS = saved

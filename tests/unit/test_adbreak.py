@@ -244,3 +244,29 @@ def test_an_ad_break_without_a_live_size_uses_640x480():
 
     frame = asyncio.run(scenario())
     assert (frame.width, frame.height) == (640, 480)
+
+
+def test_the_label_is_drawn_again_at_the_receivers_size():
+    # An ad labelled at 640x480 and shrunk to 320x240 would carry a label below its
+    # minimum size; the break draws it afresh at the size that is sent.
+    from adengine.label import DisclosureLabel
+
+    label = DisclosureLabel()
+    labelled = label.apply(np.full((480, 640, 3), 90, np.uint8))
+    media = AdMedia("tiny", itertools.repeat(labelled), fps=10.0, frame_count=15, audio=None, sample_rate=None, personalised=True, label=label)
+
+    async def scenario():
+        video, audio = Program("video"), Program("audio")
+        vtrack = video.subscribe()
+        video.live(live_video())  # the stream is 320x240
+        await vtrack.recv()
+        ad = AdBreak(media, video, audio)
+        loop = asyncio.get_running_loop()
+        await ad.play(lambda t: loop.call_soon(ad.cancel))
+        return await vtrack.recv()
+
+    frame = asyncio.run(scenario())
+    assert (frame.width, frame.height) == (320, 240)
+    rgb = frame.to_ndarray(format="rgb24")
+    assert label.is_on(rgb)
+    assert not label.is_on(letterbox(labelled, (320, 240)))  # what the shrunk label alone looks like
