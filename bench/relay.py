@@ -103,13 +103,21 @@ def read_stamp(yuv: np.ndarray) -> int | None:
     return sum(1 << b for b, v in enumerate(levels) if v >= 190)
 
 
+def _normal_priority() -> None:
+    try:
+        os.nice(-10)  # undo the bench's own nice 10 (allowed for root only)
+    except PermissionError:
+        pass
+
+
 def start_server(data: Path, passthrough: bool) -> tuple[subprocess.Popen, str]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     args = [sys.executable, "-m", "callbridge", "serve", "--port", str(port), "--data", str(data)]
     log = (data / f"serve{'-pass' if passthrough else ''}.log").open("w")
-    proc = subprocess.Popen(args + (["--passthrough"] if passthrough else []), stdout=log, stderr=subprocess.STDOUT)
+    # started at normal priority, before the bench lowers its own
+    proc = subprocess.Popen(args + (["--passthrough"] if passthrough else []), stdout=log, stderr=subprocess.STDOUT, preexec_fn=_normal_priority)
     url = f"http://127.0.0.1:{port}"
     for _ in range(400):
         try:
@@ -186,7 +194,11 @@ def analyse(run: dict, phrase_ends: list[float], minutes: float) -> dict:
     last = [l for t, l in live if t > live[-1][0] - 60] if live else []
     span = received[-1][0] - received[0][0] if len(received) > 1 else 1.0
     q = lambda xs, p: float(np.percentile(xs, p)) if xs else None  # noqa: E731
+    asr = [e["t"] - e["phrase_end_t"] for e in run["triggers"]]
+    starts = [s["t"] - max(e["t"] for e in run["triggers"] if e["t"] <= s["t"]) for s in run["ad_starts"] if any(e["t"] <= s["t"] for e in run["triggers"])]
     return {
+        "trigger_event_p50_s": q(asr, 50),  # phrase end received -> trigger emitted (the speech part)
+        "ad_start_after_trigger_p50_s": q(starts, 50),  # trigger -> first ad frame handed to the tracks
         "phrases_said": len([e for e in phrase_ends if t0 + e < received[-1][0] - 1]) if received else 0,
         "ads_seen": len(lat),
         "trigger_to_ad_s": [round(x, 3) for x in lat],
@@ -209,6 +221,8 @@ def markdown(r: dict) -> str:
     rows = [
         ("Trigger-to-ad p50 (phrase end fed → first ad frame decoded by the listener)", f"{f(ai['trigger_to_ad_p50_s'])} s over {ai['ads_seen']}/{ai['phrases_said']} phrases", "≤ 0.7 s", ok(ai["trigger_to_ad_p50_s"], 0.7)),
         ("Trigger-to-ad p95", f"{f(ai['trigger_to_ad_p95_s'])} s", "≤ 1.2 s", ok(ai["trigger_to_ad_p95_s"], 1.2)),
+        ("&nbsp;&nbsp;of which: phrase end received → trigger (speech), p50", f"{f(ai['trigger_event_p50_s'])} s", "", ""),
+        ("&nbsp;&nbsp;of which: trigger → first ad frame sent, p50", f"{f(ai['ad_start_after_trigger_p50_s'])} s", "", ""),
         ("Frame latency sender → relay → listener, p50 / p95", f"{f(ai['frame_latency_p50_s'], '.3f')} / {f(ai['frame_latency_p95_s'], '.3f')} s", "", ""),
         (f"Latency drift over {ai['minutes']:g} min: first / last minute p50", f"{f(ai['frame_latency_first_min_p50_s'], '.3f')} / {f(ai['frame_latency_last_min_p50_s'], '.3f')} s", "flat", ""),
         ("Listener's received frame rate (640x480, sent at 15 fps)", f"{ai['received_fps']:.1f} fps", "15 fps sustained", ""),
@@ -219,7 +233,7 @@ def markdown(r: dict) -> str:
     lines = ["| Metric | Value | Target | |", "|---|---|---|---|"] + [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]
     m = r["machine"]
     lines.append("")
-    lines.append(f"_Two scripted aiortc participants and the relay on one {m['cpu']} ({m['cores']} cores), {r['date'][:10]}. `make bench` to reproduce._")
+    lines.append(f"_Two scripted aiortc participants (at nice 10, standing in for browsers on other machines) and the relay on one {m['cpu']} ({m['cores']} cores), {r['date'][:10]}. `make bench` to reproduce._")
     return "\n".join(lines)
 
 
@@ -228,6 +242,10 @@ def main() -> None:
     ap.add_argument("--minutes", type=float, default=5.0, help="length of the AI-on call (default 5)")
     ap.add_argument("--passthrough-s", type=float, default=60.0, help="length of the passthrough call (default 60)")
     args = ap.parse_args()
+    # The scripted participants stand in for browsers on other machines: they run
+    # below the relay's priority so that they disturb what is measured as little
+    # as a shared 2-core machine allows.
+    os.nice(10)
     with tempfile.TemporaryDirectory() as tmpdir:
         tmp = Path(tmpdir)
         seconds = args.minutes * 60

@@ -17,6 +17,10 @@ import av
 from adengine.facebank import FaceBank, FaceCrop
 
 log = logging.getLogger(__name__)
+# Once the bank holds a face this good, looking once a second is enough: it
+# frees CPU for speech while still catching a better face.
+SETTLED_QUALITY = 0.9
+SETTLED_INTERVAL_S = 1.0
 BankFactory = Callable[[], FaceBank]
 FaceSink = Callable[[FaceCrop], None]  # the bank's best face, after each kept crop
 
@@ -90,9 +94,14 @@ class FaceWorker:
                 self.restarts += 1
                 log.exception("face worker failed; restarting its tracker (restart %d)", self.restarts)
                 self._restart()
-            rest = self._interval - (time.monotonic() - began)
+            rest = self._pause() - (time.monotonic() - began)
             if rest > 0:
                 time.sleep(rest)
+
+    def _pause(self) -> float:
+        best = self._bank.best()
+        settled = best is not None and best.quality.score >= SETTLED_QUALITY
+        return max(self._interval, SETTLED_INTERVAL_S) if settled else self._interval
 
     def _examine(self, frame: av.VideoFrame, t: float) -> None:
         if not self._bank.consent:

@@ -484,6 +484,7 @@ window.callbridge = { events: [] };
       case 'trigger': return onTrigger(ev);
       case 'ad-start': return startAd(ev);
       case 'ad-end': return endAd(ev.participant);
+      case 'face': return onFace(ev);
       default: return undefined;
     }
   }
@@ -529,6 +530,14 @@ window.callbridge = { events: [] };
     tile.captionsEl.classList.remove('stale');
     clearTimeout(tile.staleTimer);
     tile.staleTimer = setTimeout(() => tile.captionsEl.classList.add('stale'), CAPTION_STALE_MS);
+  }
+
+  // Say openly, on every page, whose face the relay holds for an ad (in RAM only).
+  function onFace(ev) {
+    const tile = tileFor(ev.participant);
+    if (!tile) return;
+    tile.root.classList.toggle('face-held', !!ev.ready);
+    tile.root.title = ev.ready ? 'Face held in memory for this call\'s ads; wiped when they leave' : '';
   }
 
   function onTrigger(ev) {
