@@ -42,6 +42,7 @@ bench: install-test
 	$(BIN)/python bench/triggers.py
 	$(BIN)/python bench/adengine.py
 	$(BIN)/python bench/relay.py
+	$(BIN)/python bench/relay_browser.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info
