@@ -13,7 +13,9 @@ he receives. Measured:
 - Bob's received frame rate of Alice (the call is sustained);
 - the relay's CPU (its process only) per participant, against `--passthrough`.
 
-Writes bench/results/relay.json and the README table.
+Writes bench/results/relay.json and the README table. RELAY_BENCH_LOG=FILE keeps
+the relay's log (it says, per trigger, the engine's latency on the audio clock and
+on the wall clock).
 """
 
 from __future__ import annotations
@@ -115,7 +117,7 @@ def start_server(data: Path, passthrough: bool) -> tuple[subprocess.Popen, str]:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     args = [sys.executable, "-m", "callbridge", "serve", "--port", str(port), "--data", str(data)]
-    log = (data / f"serve{'-pass' if passthrough else ''}.log").open("w")
+    log = (Path(os.environ.get("RELAY_BENCH_LOG", "")) if os.environ.get("RELAY_BENCH_LOG") else data / "serve.log").open("a")
     # started at normal priority, before the bench lowers its own
     proc = subprocess.Popen(args + (["--passthrough"] if passthrough else []), stdout=log, stderr=subprocess.STDOUT, preexec_fn=_normal_priority)
     url = f"http://127.0.0.1:{port}"
