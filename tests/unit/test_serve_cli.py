@@ -1,0 +1,26 @@
+"""`callbridge serve` refuses bad arguments with one line and exit 2, before loading anything."""
+
+from __future__ import annotations
+
+import pytest
+
+from callbridge.cli import main
+
+
+def test_a_port_out_of_range_is_refused(capsys):
+    assert main(["serve", "--port", "70000"]) == 2
+    assert "port 70000 is not in 1-65535" in capsys.readouterr().err
+
+
+def test_a_data_directory_that_cannot_be_made_is_refused(capsys, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    assert main(["serve", "--data", str(blocker / "data")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("callbridge serve: error:") and "data" in err[-1]
+
+
+def test_a_port_that_is_not_a_number_is_refused():
+    with pytest.raises(SystemExit) as exit_:
+        main(["serve", "--port", "abc"])
+    assert exit_.value.code == 2
