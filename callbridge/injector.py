@@ -14,7 +14,7 @@ import asyncio
 import fractions
 import time
 from collections import deque
-from typing import Callable
+from typing import Any, Callable
 
 import av
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
@@ -34,6 +34,12 @@ class RelayTrack(MediaStreamTrack):
         self._queue: deque[av.VideoFrame | av.AudioFrame] = deque(maxlen=capacity)
         self._ready = asyncio.Event()
         self.dropped = 0
+        self.sender: Any = None  # the RTCRtpSender that sends this track, once there is one
+
+    def request_keyframe(self) -> None:
+        """Make the next frame this receiver gets a keyframe (a clean picture at a cut)."""
+        if self.sender is not None:
+            self.sender._send_keyframe()  # aiortc's own hook, as used when a receiver sends PLI
 
     def put(self, frame: av.VideoFrame | av.AudioFrame) -> None:
         if len(self._queue) == self._queue.maxlen:
@@ -95,6 +101,15 @@ class Program:
         """Send an ad frame (only while on air)."""
         if self.on_air:
             self._publish(frame)
+
+    def cut(self) -> None:
+        """The picture changes completely: start each receiver on a keyframe.
+
+        Used when the ad hands back to live, so that the live picture comes back
+        clean instead of being built up from differences to the ad's last frame.
+        """
+        for track in self._outputs:
+            track.request_keyframe()
 
     def close(self) -> None:
         for track in self._outputs:

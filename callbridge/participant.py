@@ -92,6 +92,7 @@ class Participant:
                 for kind, program in (("audio", other.audio), ("video", other.video)):
                     track = program.subscribe()
                     transceiver = self.pc.addTransceiver(track, direction="sendonly")
+                    track.sender = transceiver.sender
                     self._outgoing.append(_Outgoing(other.name, kind, track, program, transceiver))
             await self._renegotiate()
 

@@ -270,3 +270,23 @@ def test_the_label_is_drawn_again_at_the_receivers_size():
     rgb = frame.to_ndarray(format="rgb24")
     assert label.is_on(rgb)
     assert not label.is_on(letterbox(labelled, (320, 240)))  # what the shrunk label alone looks like
+
+
+def test_an_ad_break_hands_back_to_live_on_a_keyframe():
+    class Sender:
+        keyframes = 0
+
+        def _send_keyframe(self) -> None:
+            Sender.keyframes += 1
+
+    media = AdMedia("tiny", ad_frames(32, 24), fps=10.0, frame_count=15, audio=None, sample_rate=None, personalised=False)
+
+    async def scenario():
+        video, audio = Program("video"), Program("audio")
+        video.subscribe().sender = Sender()
+        ad = AdBreak(media, video, audio)
+        loop = asyncio.get_running_loop()
+        await ad.play(lambda t: loop.call_soon(ad.cancel))
+
+    asyncio.run(scenario())
+    assert Sender.keyframes == 1  # the cut back to live

@@ -253,3 +253,23 @@ def test_subscribed_tracks_have_the_programs_kind_and_queue():
 def test_an_unknown_kind_is_refused(kind):
     with pytest.raises(ValueError, match="unknown kind"):
         Program(kind)
+
+
+class _Sender:
+    def __init__(self) -> None:
+        self.keyframes = 0
+
+    def _send_keyframe(self) -> None:
+        self.keyframes += 1
+
+
+def test_a_cut_asks_every_receivers_encoder_for_a_keyframe():
+    async def scenario():
+        program = Program("video")
+        first, second, unsent = program.subscribe(), program.subscribe(), program.subscribe()
+        first.sender, second.sender = _Sender(), _Sender()
+        program.cut()
+        program.cut()
+        return first.sender.keyframes, second.sender.keyframes, unsent.sender
+
+    assert asyncio.run(scenario()) == (2, 2, None)  # a track with no sender yet is left alone
