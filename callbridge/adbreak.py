@@ -10,11 +10,12 @@ audio's place.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import threading
 import time
 from dataclasses import dataclass
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Iterable
 
 import av
 import cv2
@@ -141,7 +142,7 @@ class AdBreak:
     def _video_thread(self, loop: asyncio.AbstractEventLoop, size: tuple[int, int], hand_over: Callable) -> None:
         count = int(round(self.media.duration_s * self.media.fps))
         start: float | None = None
-        for i, rgb in enumerate(_take(self.media.frames, count)):
+        for i, rgb in enumerate(itertools.islice(self.media.frames, count)):
             fitted = letterbox(rgb, size)
             if fitted is not rgb and self.media.label is not None:
                 fitted = self.media.label.apply(fitted, copy=False)
@@ -167,10 +168,3 @@ class AdBreak:
             if delay > 0:
                 await asyncio.sleep(delay)
             self.audio.inject(frame)
-
-
-def _take(frames: Iterable[np.ndarray], count: int) -> Iterator[np.ndarray]:
-    for i, frame in enumerate(frames):
-        if i >= count:
-            return
-        yield frame

@@ -120,14 +120,14 @@ class ParticipantPipeline:
             self._services.recognizers.release(self._recognizer)
 
     def _make_engine(self) -> TriggerEngine:
-        return TriggerEngine(self._services.campaign.phrases(), self._recognizer, participant=self.name)
+        return TriggerEngine(self._services.store.phrases(), self._recognizer, participant=self.name)
 
     def _make_bank(self) -> FaceBank:
         return FaceBank(self.name, MediapipeFaceTracker())
 
     def _on_face(self, best: FaceCrop) -> None:
         """Pre-render every campaign template with a private copy of the best face."""
-        for name in self._services.campaign.templates():
+        for name in self._services.store.templates():
             renderer = self._renderer(name)
             if renderer is None:
                 continue

@@ -57,10 +57,6 @@ class Services:
         self.templates = TemplateLibrary(self.data_dir, MediapipeFaceTracker)
         self.recognizers = RecognizerPool(lambda: WhisperRecognizer(self.model, self.device))
 
-    @property
-    def campaign(self) -> Store:
-        return self.store
-
     def load(self) -> None:
         """Load what the first call needs (models, the campaign's templates); blocking."""
         self.recognizers.warm()

@@ -92,7 +92,7 @@ class Session:
         participant = Participant(join.name, self.room.name, pipeline, self.send)
         holder.append(participant)
         participant.pc.on("connectionstatechange", lambda: self._on_state(participant))
-        rules = self.room.services.store.rules()
+        rules = await asyncio.to_thread(self.room.services.store.rules)  # SQLite off the event loop
         welcome = {
             "type": "welcome",
             "participant": participant.name,

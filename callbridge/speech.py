@@ -58,7 +58,6 @@ class SpeechWorker:
         self.clock = ReceiveClock()
         self._received = 0  # samples received (16 kHz), the call's audio clock
         self._pending: list[np.ndarray] = []
-        self._pending_samples = 0
         self._engine_origin = 0  # call sample at which the current engine started
         self._cond = threading.Condition()
         self._closing = False
@@ -76,7 +75,6 @@ class SpeechWorker:
             self._received += len(samples)
             self.clock.record(self._received / SAMPLE_RATE, received_t)
             self._pending.append(samples)
-            self._pending_samples += len(samples)
             self._cond.notify()
 
     def set_phrases(self, phrases: list[str]) -> None:
@@ -98,7 +96,7 @@ class SpeechWorker:
             if self._closing:
                 return None, 0
             audio = np.concatenate(self._pending)
-            self._pending, self._pending_samples = [], 0
+            self._pending = []
             return audio, self._received - len(audio)
 
     def _run(self) -> None:

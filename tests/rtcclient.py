@@ -71,11 +71,6 @@ class LoopAudio(MediaStreamTrack):
         self._i += 1
         return frame
 
-    def wall_time_of(self, sample_s: float, loop: int = 0) -> float:
-        """When sample `sample_s` (of loop `loop`) was handed to the encoder."""
-        assert self.started is not None
-        return self.started + loop * len(self.samples) / AUDIO_RATE + sample_s
-
 
 class RoomClient:
     """One scripted participant."""
