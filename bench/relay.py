@@ -25,13 +25,10 @@ import asyncio
 import fractions
 import json
 import os
-import socket
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -44,6 +41,7 @@ sys.path.insert(0, str(ROOT))
 from adengine.label import DisclosureLabel  # noqa: E402
 from bench.report import machine_info, update_readme  # noqa: E402
 from tests import faces  # noqa: E402
+from tests.relayserver import start_relay  # noqa: E402
 from tests.rtcclient import AUDIO_RATE, LoopAudio, LoopVideo, RoomClient  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "relay.json"
@@ -113,23 +111,10 @@ def _normal_priority() -> None:
 
 
 def start_server(data: Path, passthrough: bool) -> tuple[subprocess.Popen, str]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    args = [sys.executable, "-m", "callbridge", "serve", "--port", str(port), "--data", str(data)]
-    log = (Path(os.environ.get("RELAY_BENCH_LOG", "")) if os.environ.get("RELAY_BENCH_LOG") else data / "serve.log").open("a")
+    kept = os.environ.get("RELAY_BENCH_LOG")
+    log_path = Path(kept) if kept else data / "serve.log"
     # started at normal priority, before the bench lowers its own
-    proc = subprocess.Popen(args + (["--passthrough"] if passthrough else []), stdout=log, stderr=subprocess.STDOUT, preexec_fn=_normal_priority)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(400):
-        try:
-            with urllib.request.urlopen(url + "/healthz", timeout=1) as r:
-                if r.status == 200:
-                    return proc, url
-        except OSError:
-            time.sleep(0.25)
-    proc.kill()
-    raise SystemExit("relay did not become healthy")
+    return start_relay(data, *(["--passthrough"] if passthrough else []), log=log_path.open("a"), log_path=log_path, timeout_s=100, preexec_fn=_normal_priority)
 
 
 def cpu_seconds(pid: int) -> float:

@@ -16,12 +16,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -34,6 +32,7 @@ from adengine.label import DisclosureLabel  # noqa: E402
 from bench.report import machine_info, update_readme  # noqa: E402
 from tests.e2e import media  # noqa: E402
 from tests.e2e.test_call import CHROMIUM, CHROMIUM_FLAGS  # noqa: E402
+from tests.relayserver import start_relay  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "relay_browser.json"
 LOOP_S = 12.0
@@ -92,22 +91,7 @@ def label_spec() -> dict:
 
 
 def start_server(data: Path) -> tuple[subprocess.Popen, str]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {**os.environ, "CALLBRIDGE_ICE_LOOPBACK": "1"}
-    log = (data / "serve.log").open("w")
-    proc = subprocess.Popen([sys.executable, "-m", "callbridge", "serve", "--port", str(port), "--data", str(data)], stdout=log, stderr=subprocess.STDOUT, env=env)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(400):
-        try:
-            with urllib.request.urlopen(url + "/healthz", timeout=1) as r:
-                if r.status == 200:
-                    return proc, url
-        except OSError:
-            time.sleep(0.25)
-    proc.kill()
-    raise SystemExit("relay did not become healthy")
+    return start_relay(data, log=(data / "serve.log").open("w"), log_path=data / "serve.log", timeout_s=100)
 
 
 def _lower_browsers() -> None:

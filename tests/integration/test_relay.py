@@ -6,14 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import socket
-import subprocess
-import sys
-import time
 import urllib.request
 import wave
-from pathlib import Path
 from typing import Iterator
 
 import aiohttp
@@ -23,38 +17,19 @@ import pytest
 from adengine.label import DisclosureLabel
 from tests import faces
 from tests.integration.conftest import say
+from tests.relayserver import RelayNotHealthy, start_relay
 from tests.rtcclient import LoopAudio, LoopVideo, RoomClient
 
 pytestmark = pytest.mark.integration
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory) -> Iterator[str]:
     data = tmp_path_factory.mktemp("relay-data")
-    port = _free_port()
-    log = (data / "serve.log").open("w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "callbridge", "serve", "--port", str(port), "--data", str(data)],
-        stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "CALLBRIDGE_ICE_LOOPBACK": "1"},
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url + "/healthz", timeout=1) as r:
-                if r.status == 200:
-                    break
-        except OSError:
-            time.sleep(0.3)
-    else:
-        proc.kill()
-        pytest.fail("relay not healthy within 90 s:\n" + (data / "serve.log").read_text()[-3000:])
+    try:
+        proc, url = start_relay(data, log=(data / "serve.log").open("w"), log_path=data / "serve.log")
+    except RelayNotHealthy as exc:
+        pytest.fail(str(exc))
     yield url
     proc.terminate()
     proc.wait(10)
