@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 from adengine.label import DisclosureLabel  # noqa: E402
 from bench.report import machine_info, update_readme  # noqa: E402
 from tests.e2e import media  # noqa: E402
-from tests.e2e.test_call import CHROMIUM, CHROMIUM_FLAGS  # noqa: E402
+from tests.e2e.browser import CHROMIUM, CHROMIUM_FLAGS  # noqa: E402
 from tests.relayserver import start_relay  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "relay_browser.json"

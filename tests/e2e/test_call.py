@@ -13,9 +13,7 @@ disclosure label on every ad frame, and live video (no label) before and after.
 
 from __future__ import annotations
 
-import base64
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -29,14 +27,16 @@ import numpy as np
 import pytest
 
 from tests.e2e import media
+from tests.e2e.browser import Failure, Participant
+from tests.e2e.frames import any_label, label_on, labels, looks_like_video
 from tests.e2e.netns import in_loopback_namespace, interfaces, run_in_loopback_namespace
+from tests.relayserver import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 TEST_ID = "tests/e2e/test_call.py::test_two_participants_see_the_ad"
 INNER_ENV = "CALLBRIDGE_E2E_INNER"
 ROOM = "e2e"
 PHRASE = "dinner tonight"
-CHROMIUM = "/usr/bin/chromium"
 
 # Bounds for each step, in seconds. Besides these, every wait ends by INNER_BUDGET_S after the
 # inner run started, so the whole test takes at most about 2 minutes, failing or not.
@@ -58,121 +58,7 @@ AD_END_TIMEOUT_S = 25.0  # an ad lasts at most 20 s
 LABEL_SEEN_TIMEOUT_S = 3.0
 SETTLE_AFTER_AD_END_S = 0.7  # frames already in flight when ad-end arrives
 
-CHROMIUM_FLAGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--use-fake-ui-for-media-stream",
-    "--use-fake-device-for-media-stream",
-    "--allow-loopback-in-peer-connection",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-    "--autoplay-policy=no-user-gesture-required",
-]
-
-# Draws <video data-participant=NAME> at its intrinsic size and reports what the
-# contract promises about it. `mark` (when given) is stored on the element and its
-# srcObject, so a later call can tell whether they are still the same objects.
-GRAB_JS = """
-([name, mark]) => {
-  const events = (window.callbridge && window.callbridge.events) || [];
-  const adStarted = events.some(e => e.type === 'ad-start' && e.participant === name);
-  const adEnded = events.some(e => e.type === 'ad-end' && e.participant === name);
-  const all = document.querySelectorAll('video[data-participant="' + CSS.escape(name) + '"]');
-  const el = all[0];
-  if (!el) return {found: false, count: 0, adStarted, adEnded};
-  const stream = el.srcObject;
-  const tracks = stream && stream.getVideoTracks ? stream.getVideoTracks() : [];
-  const track = tracks[0];
-  if (mark) {
-    if (el.__e2eMark === undefined) el.__e2eMark = mark;
-    if (stream && stream.__e2eMark === undefined) stream.__e2eMark = mark;
-  }
-  const r = el.getBoundingClientRect();
-  const out = {
-    found: true, count: all.length, adStarted, adEnded,
-    elMark: el.__e2eMark === undefined ? null : el.__e2eMark,
-    streamMark: stream && stream.__e2eMark !== undefined ? stream.__e2eMark : null,
-    hasStream: !!stream,
-    trackId: track ? track.id : null, trackState: track ? track.readyState : null,
-    videoTracks: tracks.length,
-    rect: {w: r.width, h: r.height},
-    videoWidth: el.videoWidth, videoHeight: el.videoHeight,
-    readyState: el.readyState, paused: el.paused, currentTime: el.currentTime,
-    decoded: el.getVideoPlaybackQuality ? el.getVideoPlaybackQuality().totalVideoFrames : null,
-    png: null,
-  };
-  if (el.videoWidth > 0 && el.videoHeight > 0 && el.readyState >= 2) {
-    const c = document.createElement('canvas');
-    c.width = el.videoWidth; c.height = el.videoHeight;
-    c.getContext('2d').drawImage(el, 0, 0, c.width, c.height);
-    out.png = c.toDataURL('image/png');
-  }
-  return out;
-}
-"""
-
-# Keeps every RTCPeerConnection the page makes, so a failure can print its RTP stats.
-RECORD_PCS_JS = """
-(() => {
-  const Original = window.RTCPeerConnection;
-  if (!Original || Original.__e2e) return;
-  window.__e2ePcs = [];
-  const Wrapped = function (...args) { const pc = new Original(...args); window.__e2ePcs.push(pc); return pc; };
-  Wrapped.prototype = Original.prototype;
-  Wrapped.__e2e = true;
-  Object.setPrototypeOf(Wrapped, Original);
-  window.RTCPeerConnection = Wrapped;
-})();
-"""
-
-RTP_STATS_JS = """
-async () => {
-  const keys = ['kind', 'mid', 'packetsReceived', 'packetsLost', 'framesReceived', 'framesDecoded', 'keyFramesDecoded',
-                'framesDropped', 'pliCount', 'nackCount', 'frameWidth', 'frameHeight', 'framesEncoded', 'framesSent',
-                'bytesReceived', 'bytesSent'];
-  const out = [];
-  for (const pc of window.__e2ePcs || []) {
-    const row = {connectionState: pc.connectionState, iceConnectionState: pc.iceConnectionState, signalingState: pc.signalingState, rtp: []};
-    try {
-      (await pc.getStats()).forEach(v => {
-        if (v.type !== 'inbound-rtp' && v.type !== 'outbound-rtp') return;
-        const r = {type: v.type};
-        for (const k of keys) if (v[k] !== undefined) r[k] = v[k];
-        row.rtp.push(r);
-      });
-    } catch (e) { row.error = String(e); }
-    out.push(row);
-  }
-  return out;
-}
-"""
-
-EVENTS_JS = "() => ((window.callbridge && window.callbridge.events) || []).map(e => Object.assign({}, e))"
-
-
-class Failure(AssertionError):
-    pass
-
-
 _deadline: float | None = None  # monotonic time by which the inner run must be over
-
-
-def _decode_png(data_url: str) -> np.ndarray:
-    """A canvas data: URL -> RGB uint8 HxWx3."""
-    raw = base64.b64decode(data_url.split(",", 1)[1])
-    bgr = cv2.imdecode(np.frombuffer(raw, np.uint8), cv2.IMREAD_COLOR)
-    assert bgr is not None, "could not decode the canvas PNG"
-    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _tail(path: Path, lines: int = 60) -> str:
@@ -205,69 +91,6 @@ def _wait(check: Callable[[], Any], timeout: float, what: str, interval: float =
             extra = f" (last error: {last_error!r})" if last_error else ""
             raise Failure(f"timed out after {min(timeout, end - start):.0f} s: {what}{extra}")
         time.sleep(interval)
-
-
-class Participant:
-    """One Chromium with its own fake camera and microphone, and its room page."""
-
-    def __init__(self, playwright, name: str, y4m: Path, wav: Path) -> None:
-        self.name = name
-        self.console: list[str] = []
-        self.browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[*CHROMIUM_FLAGS, f"--use-file-for-fake-video-capture={y4m}", f"--use-file-for-fake-audio-capture={wav}"],
-        )
-        self.context = self.browser.new_context(viewport={"width": 1280, "height": 800})
-        self.page = self.context.new_page()
-        self.page.on("console", lambda m: self.console.append(f"[{m.type}] {m.text}"))
-        self.page.on("pageerror", lambda e: self.console.append(f"[pageerror] {e}"))
-        self.page.on("response", lambda r: r.status >= 400 and self.console.append(f"[http {r.status}] {r.request.method} {r.url}"))
-        self.page.on("websocket", self._watch_socket)
-        self.page.add_init_script(RECORD_PCS_JS)
-
-    def _watch_socket(self, ws) -> None:
-        self.console.append(f"[ws] open {ws.url}")
-        ws.on("close", lambda _ws: self.console.append(f"[ws] closed {ws.url}"))
-        ws.on("framereceived", lambda payload: self._server_message(payload))
-
-    def _server_message(self, payload) -> None:
-        # Signalling other than room events (which are in window.callbridge.events): errors, offers.
-        text = payload if isinstance(payload, str) else payload.decode(errors="replace")
-        if '"type": "event"' in text or '"type":"event"' in text:
-            return
-        kind = text[:200].split('"sdp"')[0]
-        self.console.append(f"[ws <-] {kind}")
-
-    def rtp_stats(self) -> list[dict]:
-        return self.page.evaluate(RTP_STATS_JS)
-
-    def join(self, url: str) -> None:
-        self.page.goto(url, wait_until="load", timeout=20_000)
-        self.page.fill("#name", self.name)
-        self.page.check("#consent")
-        self.page.click("#join")
-
-    def events(self) -> list[dict]:
-        return self.page.evaluate(EVENTS_JS)
-
-    def find(self, type_: str, participant: str | None = None, pred: Callable[[dict], bool] | None = None) -> list[dict]:
-        return [
-            e
-            for e in self.events()
-            if e.get("type") == type_ and (participant is None or e.get("participant") == participant) and (pred is None or pred(e))
-        ]
-
-    def grab(self, participant: str, mark: str | None = None) -> dict:
-        info = self.page.evaluate(GRAB_JS, [participant, mark])
-        png = info.pop("png", None)
-        info["frame"] = _decode_png(png) if png else None
-        return info
-
-    def close(self) -> None:
-        try:
-            self.browser.close()
-        except Exception:
-            pass
 
 
 def _run_outer(tmp_path: Path) -> None:
@@ -308,7 +131,7 @@ def _run_inner(tmp_path: Path, server_argv: list[str] | None = None) -> None:
     global _deadline
     started = time.monotonic()
     _deadline = started + INNER_BUDGET_S
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     data_dir = tmp_path / "data"
     data_dir.mkdir()
@@ -404,7 +227,7 @@ def _dump(people: list[Participant], tmp_path: Path) -> None:
 
 
 def _call(alice: Participant, bob: Participant, url: str, tmp_path: Path) -> None:
-    ai_label, plain_label = labels = _labels()
+    ai_label, plain_label = both = labels()
     t_join = time.monotonic()
     alice.join(url)
     bob.join(url)
@@ -424,7 +247,7 @@ def _call(alice: Participant, bob: Participant, url: str, tmp_path: Path) -> Non
     assert live["count"] == 1, f"bob's page has {live['count']} <video data-participant=\"alice\"> elements, expected 1"
     assert live["hasStream"] and live["trackId"], f"alice's tile on bob's page has no srcObject video track: {_info(live)}"
     cv2.imwrite(str(tmp_path / "bob_sees_alice_live.png"), cv2.cvtColor(live["frame"], cv2.COLOR_RGB2BGR))
-    assert not _any_label(labels, live["frame"]), "a disclosure label is on alice's LIVE video on bob's page, before any trigger"
+    assert not any_label(both, live["frame"]), "a disclosure label is on alice's LIVE video on bob's page, before any trigger"
     track_id = live["trackId"]
 
     # Bob's tile on Alice's page too (a two-way call).
@@ -474,7 +297,7 @@ def _call(alice: Participant, bob: Participant, url: str, tmp_path: Path) -> Non
             break
         if info["frame"] is not None:
             during.append(info)
-            if _label_on(label, info["frame"]):
+            if label_on(label, info["frame"]):
                 labelled = info
                 break
         time.sleep(0.08)
@@ -518,7 +341,7 @@ def _call(alice: Participant, bob: Participant, url: str, tmp_path: Path) -> Non
         after.append(info)
         time.sleep(0.2)
     cv2.imwrite(str(tmp_path / "bob_sees_alice_after.png"), cv2.cvtColor(after[-1]["frame"], cv2.COLOR_RGB2BGR))
-    still = [i for i, a in enumerate(after) if _any_label(labels, a["frame"])]
+    still = [i for i, a in enumerate(after) if any_label(both, a["frame"])]
     if still and bob.find("ad-start", "alice", lambda e: float(e["t"]) > float(ad_end["t"])):
         raise Failure("a second ad started right after the first; cannot check the return to live video")
     assert not still, (
@@ -526,7 +349,7 @@ def _call(alice: Participant, bob: Participant, url: str, tmp_path: Path) -> Non
         f" (samples {still} of {len(after)}; saved bob_sees_alice_after.png)"
     )
     for a in after:
-        assert _looks_like_video(a["frame"]), "alice's tile on bob's page is blank after the ad"
+        assert looks_like_video(a["frame"]), "alice's tile on bob's page is blank after the ad"
         _same_tile(a, track_id, "after the ad")
     if after[0]["decoded"] is not None:
         assert after[-1]["decoded"] > after[0]["decoded"], f"alice's video on bob's page is frozen after the ad: {_info(after[-1])}"
@@ -542,7 +365,7 @@ def _wait_playing(viewer: Participant, who: str, mark: str | None = None, need: 
         info = viewer.grab(who, mark=mark)
         last.clear()
         last.update(info)
-        if not info["found"] or info["frame"] is None or not _looks_like_video(info["frame"]):
+        if not info["found"] or info["frame"] is None or not looks_like_video(info["frame"]):
             return None
         if info["decoded"] is None:  # no playback-quality API: trust currentTime
             info["decoded"] = int(info["currentTime"] * 15)
@@ -560,45 +383,6 @@ def _wait_playing(viewer: Participant, who: str, mark: str | None = None, need: 
         else:
             why = "it never showed a frame with a picture"
         raise Failure(f"{e}: {why}; last state {state}") from None
-
-
-def _labels():
-    """The disclosure on personalised ads ("AI-generated face · advertisement") and on plain ones.
-
-    A plain ad (ad-start's personalised=false: the template with nobody's face)
-    carries the relay's plain label ("advertisement") instead.
-    """
-    from adengine.label import DisclosureLabel
-
-    try:
-        from callbridge.services import PLAIN_LABEL
-    except ImportError:
-        PLAIN_LABEL = DisclosureLabel(text="advertisement")
-    return DisclosureLabel(), PLAIN_LABEL
-
-
-def _label_on(label, frame: np.ndarray) -> bool:
-    """Whether `frame` carries `label`, drawn at the frame's own size or at the camera's 640x480.
-
-    The browser's encoder may lower the resolution under load (to 480x360 or 320x240), and the
-    relay then sends its ad at that size: if it labelled the ad before scaling it, the label is a
-    scaled copy of the 640x480 one, which DisclosureLabel.is_on only recognises at 640x480.
-    """
-    if label.is_on(frame):
-        return True
-    height, width = frame.shape[:2]
-    if (width, height) == (media.WIDTH, media.HEIGHT):
-        return False
-    return label.is_on(cv2.resize(frame, (media.WIDTH, media.HEIGHT), interpolation=cv2.INTER_LINEAR))
-
-
-def _any_label(labels, frame: np.ndarray) -> bool:
-    return any(_label_on(label, frame) for label in labels)
-
-
-def _looks_like_video(frame: np.ndarray) -> bool:
-    """Not a black or flat placeholder frame."""
-    return float(frame.mean()) > 15.0 and float(frame.std()) > 15.0
 
 
 def _info(info: dict) -> dict:
