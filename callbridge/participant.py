@@ -19,6 +19,7 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from callbridge.adbreak import AdBreak
 from callbridge.injector import Program, RelayTrack
+from callbridge.jitter import use_frame_buffers
 from callbridge.pipeline import ParticipantPipeline
 from callbridge.rtpext import Codecs, Extensions, agreed_codecs, create_offer, page_extensions
 
@@ -73,6 +74,7 @@ class Participant:
             if self.connected:
                 raise NegotiationError("already connected: the page offers only once")
             await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
+            use_frame_buffers(self.pc)  # before media flows: frames leave the buffer once complete
             await self.pc.setLocalDescription(await self.pc.createAnswer())
             self._extensions = page_extensions(sdp)
             self._codecs = agreed_codecs(self.pc)

@@ -19,6 +19,8 @@ import numpy as np
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
+from callbridge.jitter import use_frame_buffers
+
 AUDIO_RATE = 48_000
 AUDIO_FRAME = 960
 
@@ -163,6 +165,7 @@ class RoomClient:
             elif kind == "offer":
                 self._mids = data["tracks"]
                 await self._pc.setRemoteDescription(RTCSessionDescription(data["sdp"], "offer"))
+                use_frame_buffers(self._pc)  # as a browser, complete frames on the RTP marker
                 await self._pc.setLocalDescription(await self._pc.createAnswer())
                 await self.send({"type": "answer", "sdp": self._pc.localDescription.sdp})
             elif kind == "event":
