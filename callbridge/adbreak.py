@@ -101,6 +101,7 @@ class AdBreak:
         self.audio = audio
         self._cancelled = threading.Event()
         self.first_frame_t: float | None = None
+        self._first_frame_mono = 0.0
         self.last_frame_t: float | None = None
         self.frames_sent = 0
 
@@ -115,7 +116,6 @@ class AdBreak:
         """Go on air, play, come back to live. `on_start(t)` runs when the first frame is handed over."""
         loop = asyncio.get_running_loop()
         size = self.video.size or (640, 480)
-        sound = await asyncio.to_thread(audio_frames, self.media.audio, self.media.sample_rate, self.media.duration_s)
         started = asyncio.Event()
 
         def hand_over(frame: av.VideoFrame) -> None:
@@ -128,13 +128,16 @@ class AdBreak:
             self.last_frame_t = time.time()
             if first:
                 self.first_frame_t = self.last_frame_t
+                self._first_frame_mono = time.monotonic()
                 on_start(self.first_frame_t)
                 started.set()
 
         self.video.on_air = self.audio.on_air = True
         try:
+            # The soundtrack is converted while the first picture goes out, not
+            # before it (30-40 ms of the trigger-to-ad path); it catches up.
             video = asyncio.to_thread(self._video_thread, loop, size, hand_over)
-            await asyncio.gather(video, self._play_audio(sound, started))
+            await asyncio.gather(video, self._play_audio(started))
         finally:
             self.video.on_air = self.audio.on_air = False
             self.video.cut()  # back to live: the next live frame is a keyframe
@@ -155,16 +158,16 @@ class AdBreak:
         # hold the last frame for its own duration before going back to live
         self._cancelled.wait(1 / self.media.fps)
 
-    async def _play_audio(self, sound: list[av.AudioFrame], started: asyncio.Event) -> None:
+    async def _play_audio(self, started: asyncio.Event) -> None:
+        sound = await asyncio.to_thread(audio_frames, self.media.audio, self.media.sample_rate, self.media.duration_s)
         try:
             await asyncio.wait_for(started.wait(), timeout=5.0)
         except asyncio.TimeoutError:
             return
-        start = time.monotonic()
+        start = self._first_frame_mono  # in step with the picture: frames already due go at once
         for k, frame in enumerate(sound):
             if self._cancelled.is_set():
                 return
-            delay = start + k * AUDIO_FRAME / AUDIO_RATE - time.monotonic()
-            if delay > 0:
-                await asyncio.sleep(delay)
+            # frames already due go at once, each after a yield so the receivers' tracks drain
+            await asyncio.sleep(max(0.0, start + k * AUDIO_FRAME / AUDIO_RATE - time.monotonic()))
             self.audio.inject(frame)

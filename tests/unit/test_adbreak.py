@@ -290,3 +290,33 @@ def test_an_ad_break_hands_back_to_live_on_a_keyframe():
 
     asyncio.run(scenario())
     assert Sender.keyframes == 1  # the cut back to live
+
+
+def test_the_picture_does_not_wait_for_the_soundtrack(monkeypatch):
+    # converting the soundtrack is slow here; the first ad frame goes out first,
+    # and the sound catches up in step with the picture (no frame is lost)
+    import callbridge.adbreak as adbreak
+
+    def slow_audio_frames(*args):
+        time.sleep(0.3)
+        return audio_frames(*args)
+
+    monkeypatch.setattr(adbreak, "audio_frames", slow_audio_frames)
+    soundtrack = sine(0.5, 440, 0.3)[None, :]
+    media = AdMedia("tiny", ad_frames(), fps=10.0, frame_count=15, audio=soundtrack, sample_rate=44_100, personalised=True)
+
+    async def scenario():
+        video, audio = Program("video"), Program("audio")
+        video.live(live_video())
+        atrack = audio.subscribe()
+        sound = asyncio.ensure_future(collect(atrack))
+        began = time.monotonic()
+        first: list[float] = []
+        await AdBreak(media, video, audio).play(lambda t: first.append(time.monotonic()))
+        took = time.monotonic() - began
+        audio.close()
+        return first[0] - began, took, await sound
+
+    first_after, took, sound = asyncio.run(scenario())
+    assert first_after < 0.15
+    assert len(sound) == 75 and took < media.duration_s + 0.2
