@@ -11,7 +11,7 @@ stays flat however long the call runs.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Sequence
 
 import numpy as np
@@ -27,6 +27,10 @@ from triggers.verify import AcousticVerifier, DeficitLimits
 
 _VAD_STEP_S = 0.032  # the VAD's silence_s advances in steps of one Silero window
 _MIN_GAP_S = 0.1  # decodes scheduled for a waiting candidate are at least this far apart
+# Where the VAD's silence after a word begins, against the word's aligned end:
+# measured 0.05-0.19 s later on espeak-ng sentences (the aligner ends words early).
+_PAUSE_EARLY_S = 0.1
+_PAUSE_LATE_S = 0.3
 
 
 @dataclass(frozen=True)
@@ -43,6 +47,9 @@ class EngineConfig:
     # that were never said and aligns them to the window's last frames.
     pause_s: float = 0.15
     settled_s: float = 0.4
+    # A phrase found with this much silence after it is verified at once and
+    # fires when the pause reaches pause_s (see _falling_silent).
+    hold_silence_s: float = 0.096
     # A misheard phrase is verified only with this much audio after it: forcing
     # the phrase's last words into audio that was cut off costs nothing.
     verify_guard_s: float = 0.3
@@ -61,6 +68,14 @@ class _Fired:
     phrase: str
     start_s: float
     end_s: float
+
+
+@dataclass
+class _Held:
+    """A confirmed phrase heard just as the speaker fell silent: it fires once the pause is real."""
+
+    event: TriggerEvent
+    fired: _Fired
 
 
 class TriggerEngine:
@@ -90,6 +105,7 @@ class TriggerEngine:
         self._due_s = math.inf  # a waiting candidate's guards pass then: decode
         self._policy = LocalAgreement()
         self._fired: list[_Fired] = []
+        self._held: list[_Held] = []
         self._rejected: set[tuple[str, str, float]] = set()
         self._last_partial = ""
         self._alert_until = 0.0
@@ -117,17 +133,20 @@ class TriggerEngine:
         self._audio = np.concatenate([self._audio, samples.astype(np.float32, copy=False)])
         self._fed += len(samples)
         ended = self._vad.feed(samples)
+        events = self._settle_held()
+        if events and ended is None:
+            return events  # now, not after a decode; the next feed decodes if one is due
         if not self._active and (self._vad.in_speech or ended is not None):
             self._open(self._vad.speech_start)
         if not self._active:
             self._keep_preroll()
-            return []
+            return events
         if ended is not None and not self._vad.in_speech:
-            return self._decode(final=True)
+            return events + self._decode(final=True)
         step_done = self._fed - self._last_decode >= self._step_s() * SAMPLE_RATE
         if step_done or self._pause_began() or self.now_s >= self._due_s:
-            return self._decode(final=False)
-        return []
+            return events + self._decode(final=False)
+        return events
 
     def _paused(self) -> bool:
         return self._vad.silence_s >= self.config.pause_s
@@ -145,7 +164,8 @@ class TriggerEngine:
 
     def flush(self) -> list[Event]:
         """End of stream: finalise the open utterance."""
-        return self._decode(final=True) if self._active else []
+        events = self._settle_held(stream_end=True)
+        return events + (self._decode(final=True) if self._active else [])
 
     # -- window management -------------------------------------------------
 
@@ -250,7 +270,8 @@ class TriggerEngine:
             if self._suppressed(cand.phrase, start, end):
                 continue
             ready = 0.0 if final else self._ready_at(cand, words)
-            if ready > window_end:  # decode again as soon as it can pass
+            hold = ready > window_end and self._falling_silent(cand, words)
+            if ready > window_end and not hold:  # decode again as soon as it can pass
                 self._due_s = min(self._due_s, max(ready, window_end + _MIN_GAP_S))
                 continue
             confirmed = self._confirm(decoding, words, cand, committed=cand.last < n_committed)
@@ -258,10 +279,13 @@ class TriggerEngine:
                 continue
             cand, confidence = confirmed
             start, end = words[cand.first].start, words[cand.last].end
-            self._fired.append(_Fired(cand.phrase.key, start, end))
-            events.append(
-                TriggerEvent(self.participant, cand.phrase.text, cand.heard, round(end, 3), round(window_end, 3), round(confidence, 3))
-            )
+            fired = _Fired(cand.phrase.key, start, end)
+            self._fired.append(fired)  # a held phrase is not heard twice either
+            event = TriggerEvent(self.participant, cand.phrase.text, cand.heard, round(end, 3), round(window_end, 3), round(confidence, 3))
+            if hold:
+                self._held.append(_Held(event, fired))
+            else:
+                events.append(event)
         self._fired = [f for f in self._fired if f.end_s > window_end - 120.0]
         return events
 
@@ -275,9 +299,49 @@ class TriggerEngine:
         edge = end + cfg.edge_guard_s  # the last word may still be cut off
         if not cand.exact:
             return max(edge, end + cfg.verify_guard_s)
-        if cand.last < len(words) - 1 or self._paused():
+        if cand.last < len(words) - 1 or self._paused() or self._pause_followed(end):
             return edge
         return end + cfg.settled_s  # nothing after it yet (or a pause, or the next word)
+
+    def _pause_followed(self, end_s: float) -> bool:
+        """The speaker paused for pause_s right after `end_s` (the pause may be over by now).
+
+        A busy engine (decoding while the audio came in) can miss a short pause
+        between sentences; the VAD still heard it, and it completes the phrase
+        as well as a pause going on now.
+        """
+        silence = self._vad.silence_s
+        pauses = [*self._vad.pauses, (self.now_s - silence, self.now_s)] if silence else self._vad.pauses
+        return any(
+            stop - start >= self.config.pause_s and end_s - _PAUSE_EARLY_S <= start <= end_s + _PAUSE_LATE_S
+            for start, stop in pauses
+        )
+
+    def _falling_silent(self, cand: Candidate, words: list[Word]) -> bool:
+        """The phrase ends the words, and the speaker has just gone quiet after it.
+
+        It is confirmed now and held until the pause reaches pause_s (see
+        _settle_held): the decode that proves it overlaps the wait for the pause,
+        instead of starting when the pause is complete.
+        """
+        edge = words[cand.last].end + self.config.edge_guard_s  # cut-off words are completed
+        silent = self._vad.silence_s >= self.config.hold_silence_s
+        return cand.exact and cand.last == len(words) - 1 and silent and edge <= self.now_s
+
+    def _settle_held(self, stream_end: bool = False) -> list[Event]:
+        """Fire held phrases whose pause came; let go of those the speaker talked on from."""
+        events: list[Event] = []
+        waiting: list[_Held] = []
+        for held in self._held:
+            if stream_end or not self._vad.in_speech or self._pause_followed(held.fired.end_s):
+                events.append(replace(held.event, emitted_at_s=round(self.now_s, 3)))
+            elif self._vad.silence_s == 0:  # talking again, no pause after it: later decodes decide
+                if held.fired in self._fired:
+                    self._fired.remove(held.fired)
+            else:
+                waiting.append(held)
+        self._held = waiting
+        return events
 
     def _confirm(self, decoding: Decoding, words: list[Word], cand: Candidate, committed: bool) -> _Confirmed | None:
         """The candidate (or an overlapping alternative) that passes, with its confidence."""

@@ -6,6 +6,7 @@ stream needs this wrapper, which carries state and context across calls.
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,6 +16,7 @@ from models import vad_model_path
 
 WINDOW = 512  # samples per Silero step at 16 kHz (32 ms)
 CONTEXT = 64  # samples of the previous window the model sees
+_PAUSES_KEPT = 32
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,16 @@ class VoiceActivity:
         self.in_speech = False
         self.speech_start = 0
         self._last_voiced = 0  # end of the last window above offset
+        self._pauses: deque[tuple[int, int]] = deque(maxlen=_PAUSES_KEPT)
+
+    @property
+    def pauses(self) -> list[tuple[float, float]]:
+        """Recent silences between voiced windows, (start_s, end_s), oldest first.
+
+        They let a caller that was busy while a pause came and went still learn
+        that the speaker paused (the engine fires on a phrase followed by one).
+        """
+        return [(a / 16_000, b / 16_000) for a, b in self._pauses]
 
     @property
     def silence_s(self) -> float:
@@ -87,6 +99,8 @@ class VoiceActivity:
                 self.in_speech, self.speech_start, self._last_voiced = True, start, start + WINDOW
             return None
         if prob >= cfg.offset:
+            if start > self._last_voiced:
+                self._pauses.append((self._last_voiced, start))
             self._last_voiced = start + WINDOW
             return None
         if start + WINDOW - self._last_voiced >= cfg.min_silence_s * 16_000:

@@ -26,6 +26,12 @@ class ScriptedVAD:
         ended = [e for s, e in self.spans if e <= t]
         return t - max(ended) if ended else t
 
+    @property
+    def pauses(self) -> list[tuple[float, float]]:
+        """Gaps between spans that speech has already resumed after."""
+        t = self.fed / SAMPLE_RATE
+        return [(a_end, b_start) for (_, a_end), (b_start, _) in zip(self.spans, self.spans[1:]) if b_start <= t]
+
     def feed(self, samples: np.ndarray) -> int | None:
         self.fed += len(samples)
         t = self.fed / SAMPLE_RATE
@@ -78,9 +84,6 @@ class ScriptedRecognizer:
         if hotwords is None:
             return self.plain[: len(heard) + 1] if self.plain is not None else heard
         return self.biased if self.biased is not None else heard
-
-    def prior_score(self, sequences) -> list[float]:
-        return [0.0 for _ in sequences]  # a flat text prior: the audio decides alone
 
     def tokens_for(self, words) -> list[int]:
         return [hash(w) % 50000 for w in words]

@@ -1,5 +1,6 @@
 """The engine between a scripted source (VAD + recogniser) and a list of events."""
 
+import numpy as np
 import pytest
 
 from tests.unit.fakes import ScriptedRecognizer, ScriptedVAD, run, words
@@ -172,3 +173,79 @@ def test_words_that_sound_like_the_phrase_may_cost_more(heard, phrase, fires):
     script = words(*[(w, 0.5 + 0.3 * i, 0.8 + 0.3 * i) for i, w in enumerate(heard.split() + ["then"])])
     engine, _ = make(script, [(0.5, script[-1].end)], phrases=[phrase], deficit=5.5)
     assert bool(triggers(run(engine, 4.0))) == fires
+
+
+# "dinner tonight", a 0.25 s pause, then a long word the recogniser has not heard yet
+PAUSED = SENTENCE + words(("anyway", 1.95, 2.9))
+
+
+def test_a_pause_missed_while_busy_still_completes_the_phrase():
+    # 0.4 s chunks: a slow decode let the pause come and go unseen; the VAD heard it
+    engine, _ = make(PAUSED, [(0.5, 1.7), (1.95, 2.9)])
+    (event,) = triggers(run(engine, 4.0, chunk_s=0.4))
+    assert event.emitted_at_s == pytest.approx(2.0)  # the first decode after the pause
+
+
+def test_a_pause_shorter_than_pause_s_does_not_complete_it():
+    script = SENTENCE + words(("anyway", 1.8, 2.9))
+    engine, _ = make(script, [(0.5, 1.7), (1.8, 2.9)])
+    (event,) = triggers(run(engine, 4.0, chunk_s=0.4))
+    assert event.emitted_at_s >= 1.7 + EngineConfig().settled_s
+
+
+def test_a_pause_long_before_the_phrase_end_does_not_count():
+    script = words(("well", 0.2, 0.4)) + SENTENCE + words(("anyway", 1.7, 2.9))
+    engine, _ = make(script, [(0.2, 0.4), (0.7, 2.9)])
+    (event,) = triggers(run(engine, 4.0, chunk_s=0.4))
+    assert event.emitted_at_s >= 1.7 + EngineConfig().settled_s
+
+
+def feed_until_trigger(engine, rec, seconds: float):
+    """(the trigger, whether the feed that returned it ran a decode)."""
+    chunk = np.zeros(320, np.float32)
+    for _ in range(int(seconds / 0.02)):
+        before = len(rec.windows)
+        found = triggers(engine.feed(chunk))
+        if found:
+            return found, len(rec.windows) > before
+    return [], False
+
+
+def test_a_phrase_heard_as_the_speaker_falls_silent_is_confirmed_then_held():
+    # the 0.3 s alert step decodes at 1.8 s, 0.1 s into the pause (past a 0.05 s
+    # edge guard): the phrase is checked then, and fires the moment the pause
+    # reaches pause_s, with no decode
+    engine, rec = make(SENTENCE, [(0.5, 1.7)], edge_guard_s=0.05)
+    (event,), decoded = feed_until_trigger(engine, rec, 3.0)
+    assert not decoded and rec.redecodes == 1
+    assert event.emitted_at_s == pytest.approx(1.7 + EngineConfig().pause_s, abs=0.021)
+
+
+def test_a_held_phrase_is_let_go_when_speech_goes_on_without_a_pause():
+    # held at 1.8 s, then speech at 1.82 s: the phrase is checked again once "and" is heard
+    script = SENTENCE + words(("and", 1.82, 2.0), ("then", 2.0, 2.4))
+    engine, rec = make(script, [(0.5, 1.7), (1.82, 2.4)], edge_guard_s=0.05)
+    events = triggers(run(engine, 4.0))
+    assert len(events) == 1 and rec.redecodes == 2
+    assert events[0].emitted_at_s >= 2.0 + 0.05
+
+
+def test_no_hold_before_the_edge_guard_or_with_too_little_silence():
+    # at 1.8 s the phrase's end (1.7) + the 0.15 s edge guard is still ahead: decode again at the pause
+    engine, rec = make(SENTENCE, [(0.5, 1.7)])
+    (event,), decoded = feed_until_trigger(engine, rec, 3.0)
+    assert decoded
+    engine, rec = make(SENTENCE, [(0.5, 1.7)], edge_guard_s=0.05, hold_silence_s=0.12)
+    (event,), decoded = feed_until_trigger(engine, rec, 3.0)
+    assert decoded
+
+
+def test_a_held_phrase_fires_when_the_stream_ends():
+    engine, rec = make(SENTENCE, [(0.5, 1.7)], edge_guard_s=0.05)
+    chunk = np.zeros(320, np.float32)
+    events = []
+    for _ in range(int(1.8 / 0.02)):  # stop 0.1 s into the pause, with the phrase held
+        events += engine.feed(chunk)
+    assert triggers(events) == [] and rec.redecodes == 1
+    (event,) = triggers(engine.flush())
+    assert event.emitted_at_s == pytest.approx(1.8, abs=0.021)
