@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 APT_RUNTIME := ffmpeg
-APT_TEST := espeak-ng sox chromium iproute2 util-linux
+APT_TEST := espeak-ng sox chromium firefox-esr iproute2 util-linux
 
 .PHONY: install install-test demo test bench clean system-runtime system-test
 

@@ -1,12 +1,12 @@
-"""A Chromium participant for the browser tests: fake camera and microphone, the
-room page, and the page-side probes (tile grabs, RTP stats, events) that the
-end-to-end test asserts on and prints when it fails."""
+"""Browser participants for the end-to-end test: the page-side probes (tile grabs,
+RTP stats, events) that it asserts on and prints when it fails, and a Chromium
+with a fake camera and microphone fed from files. Firefox is in firefox.py."""
 
 from __future__ import annotations
 
 import base64
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import cv2
 import numpy as np
@@ -57,7 +57,9 @@ GRAB_JS = """
     rect: {w: r.width, h: r.height},
     videoWidth: el.videoWidth, videoHeight: el.videoHeight,
     readyState: el.readyState, paused: el.paused, currentTime: el.currentTime,
-    decoded: el.getVideoPlaybackQuality ? el.getVideoPlaybackQuality().totalVideoFrames : null,
+    // Firefox counts no frames for a MediaStream (always 0): null makes the test go by currentTime
+    decoded: el.getVideoPlaybackQuality && el.getVideoPlaybackQuality().totalVideoFrames > 0
+      ? el.getVideoPlaybackQuality().totalVideoFrames : null,
     png: null,
   };
   if (el.videoWidth > 0 && el.videoHeight > 0 && el.readyState >= 2) {
@@ -91,7 +93,9 @@ async () => {
                 'bytesReceived', 'bytesSent'];
   const out = [];
   for (const pc of window.__e2ePcs || []) {
-    const row = {connectionState: pc.connectionState, iceConnectionState: pc.iceConnectionState, signalingState: pc.signalingState, rtp: []};
+    const candidates = d => ((d && d.sdp) || '').split('\\n').map(l => l.trim()).filter(l => l.startsWith('a=candidate'));
+    const row = {connectionState: pc.connectionState, iceConnectionState: pc.iceConnectionState, signalingState: pc.signalingState,
+                 localCandidates: candidates(pc.localDescription), remoteCandidates: candidates(pc.remoteDescription), rtp: []};
     try {
       (await pc.getStats()).forEach(v => {
         if (v.type !== 'inbound-rtp' && v.type !== 'outbound-rtp') return;
@@ -122,11 +126,49 @@ def _decode_png(data_url: str) -> np.ndarray:
 
 
 class Participant:
-    """One Chromium with its own fake camera and microphone, and its room page."""
+    """A browser in the room, as the test sees it: evaluate page functions, join, look."""
+
+    name: str
+    console: list[str]
+
+    def evaluate(self, function_js: str, arg: Any = None) -> Any:
+        raise NotImplementedError
+
+    def join(self, url: str) -> None:
+        raise NotImplementedError
+
+    def screenshot(self, path: Path) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def rtp_stats(self) -> list[dict]:
+        return self.evaluate(RTP_STATS_JS)
+
+    def events(self) -> list[dict]:
+        return self.evaluate(EVENTS_JS)
+
+    def find(self, type_: str, participant: str | None = None, pred: Callable[[dict], bool] | None = None) -> list[dict]:
+        return [
+            e
+            for e in self.events()
+            if e.get("type") == type_ and (participant is None or e.get("participant") == participant) and (pred is None or pred(e))
+        ]
+
+    def grab(self, participant: str, mark: str | None = None) -> dict:
+        info = self.evaluate(GRAB_JS, [participant, mark])
+        png = info.pop("png", None)
+        info["frame"] = _decode_png(png) if png else None
+        return info
+
+
+class ChromiumParticipant(Participant):
+    """One Chromium with its own fake camera and microphone (a Y4M and a WAV), and its room page."""
 
     def __init__(self, playwright, name: str, y4m: Path, wav: Path) -> None:
         self.name = name
-        self.console: list[str] = []
+        self.console = []
         self.browser = playwright.chromium.launch(
             executable_path=CHROMIUM,
             args=[*CHROMIUM_FLAGS, f"--use-file-for-fake-video-capture={y4m}", f"--use-file-for-fake-audio-capture={wav}"],
@@ -152,30 +194,17 @@ class Participant:
         kind = text[:200].split('"sdp"')[0]
         self.console.append(f"[ws <-] {kind}")
 
-    def rtp_stats(self) -> list[dict]:
-        return self.page.evaluate(RTP_STATS_JS)
-
     def join(self, url: str) -> None:
         self.page.goto(url, wait_until="load", timeout=20_000)
         self.page.fill("#name", self.name)
         self.page.check("#consent")
         self.page.click("#join")
 
-    def events(self) -> list[dict]:
-        return self.page.evaluate(EVENTS_JS)
+    def evaluate(self, function_js: str, arg: Any = None) -> Any:
+        return self.page.evaluate(function_js) if arg is None else self.page.evaluate(function_js, arg)
 
-    def find(self, type_: str, participant: str | None = None, pred: Callable[[dict], bool] | None = None) -> list[dict]:
-        return [
-            e
-            for e in self.events()
-            if e.get("type") == type_ and (participant is None or e.get("participant") == participant) and (pred is None or pred(e))
-        ]
-
-    def grab(self, participant: str, mark: str | None = None) -> dict:
-        info = self.page.evaluate(GRAB_JS, [participant, mark])
-        png = info.pop("png", None)
-        info["frame"] = _decode_png(png) if png else None
-        return info
+    def screenshot(self, path: Path) -> None:
+        self.page.screenshot(path=str(path), full_page=True, timeout=5000)
 
     def close(self) -> None:
         try:

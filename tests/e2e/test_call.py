@@ -1,14 +1,19 @@
 """End to end in real browsers: two people in a room, one says "dinner tonight", the other sees the ad.
 
-The relay (`python -m callbridge serve`) and two Chromiums run in a loopback-only
-network namespace, so ICE has only 127.0.0.1 and nothing leaves the machine.
-When pytest runs outside such a namespace, this test re-runs itself inside one
+The relay (`python -m callbridge serve`) and the browsers run in a network
+namespace of their own, so nothing leaves the machine: loopback only for two
+Chromiums, and loopback plus a veth pair linked to itself when the listener is
+Firefox, which gathers no ICE candidate on `lo` alone (see netns.py). When
+pytest runs outside such a namespace, this test re-runs itself inside one
 (`unshare -n`, which needs root) and passes or fails with that run.
 
-Alice's fake camera is Grace Hopper and her microphone says "Shall we have dinner
-tonight? I know a place." then stays quiet, on a 16 s loop; Bob's camera is Eileen Collins and his
-microphone is silent. Bob's page must show the ad in Alice's own tile, with the
-disclosure label on every ad frame, and live video (no label) before and after.
+Alice (Chromium) has a fake camera of Grace Hopper, and her microphone says
+"Shall we have dinner tonight? I know a place." then stays quiet, on a 16 s
+loop. Bob, the listener, is a second Chromium (camera: Eileen Collins,
+microphone silent) or Debian's Firefox ESR over WebDriver BiDi (its own
+generated camera and tone). Bob's page must show the ad in Alice's own tile,
+with the disclosure label on every ad frame, and live video (no label) before
+and after.
 """
 
 from __future__ import annotations
@@ -27,13 +32,14 @@ import numpy as np
 import pytest
 
 from tests.e2e import media
-from tests.e2e.browser import Failure, Participant
+from tests.e2e.browser import ChromiumParticipant, Failure, Participant
+from tests.e2e.firefox import FirefoxParticipant
 from tests.e2e.frames import any_label, label_on, labels, looks_like_video
 from tests.e2e.netns import in_loopback_namespace, interfaces, run_in_loopback_namespace
 from tests.relayserver import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
-TEST_ID = "tests/e2e/test_call.py::test_two_participants_see_the_ad"
+TEST_ID = "tests/e2e/test_call.py::test_two_participants_see_the_ad[{listener}]"
 INNER_ENV = "CALLBRIDGE_E2E_INNER"
 ROOM = "e2e"
 PHRASE = "dinner tonight"
@@ -93,38 +99,40 @@ def _wait(check: Callable[[], Any], timeout: float, what: str, interval: float =
         time.sleep(interval)
 
 
-def _run_outer(tmp_path: Path) -> None:
+def _run_outer(tmp_path: Path, listener: str) -> None:
     env = {**os.environ, INNER_ENV: "1", "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
     argv = [
         sys.executable, "-m", "pytest", "-q", "-x", "-s", "-p", "no:cacheprovider",
-        "--basetemp", str(tmp_path / "inner"), TEST_ID,
+        "--basetemp", str(tmp_path / "inner"), TEST_ID.format(listener=listener),
     ]  # fmt: skip
     started = time.monotonic()
-    result = run_in_loopback_namespace(argv, env=env, cwd=ROOT, timeout=OUTER_TIMEOUT_S)
+    result = run_in_loopback_namespace(argv, env=env, cwd=ROOT, timeout=OUTER_TIMEOUT_S, dummy=listener == "firefox")
     took = time.monotonic() - started
     output = (result.stdout or "") + ("\n--- stderr ---\n" + result.stderr if result.stderr else "")
     if result.returncode == 0:
         print(output)  # the timings of each step (shown with -s)
-    print(f"inner run in a loopback-only namespace took {took:.1f} s, exit {result.returncode}")
+    print(f"inner run in an isolated network namespace took {took:.1f} s, exit {result.returncode}")
     if result.returncode != 0:
         pytest.fail(
-            f"the browser test failed inside the loopback-only network namespace (exit {result.returncode}, {took:.0f} s);"
+            f"the browser test failed inside its isolated network namespace (exit {result.returncode}, {took:.0f} s);"
             f" files in {tmp_path / 'inner'}. Its output:\n{output[-20000:]}",
             pytrace=False,
         )
 
 
 @pytest.mark.integration
-def test_two_participants_see_the_ad(tmp_path: Path) -> None:
-    if not in_loopback_namespace():
+@pytest.mark.parametrize("listener", ["chromium", "firefox"])
+def test_two_participants_see_the_ad(tmp_path: Path, listener: str) -> None:
+    """Alice speaks in Chromium; Bob, who must see the ad, is in Chromium or in Firefox."""
+    if not in_loopback_namespace(dummy=listener == "firefox"):
         if os.environ.get(INNER_ENV) == "1":
-            pytest.fail(f"{INNER_ENV}=1 but this is not a loopback-only network namespace: interfaces {interfaces()}")
-        _run_outer(tmp_path)
+            pytest.fail(f"{INNER_ENV}=1 but this is not the test's isolated network namespace: interfaces {interfaces()}")
+        _run_outer(tmp_path, listener)
         return
-    _run_inner(tmp_path)
+    _run_inner(tmp_path, listener)
 
 
-def _run_inner(tmp_path: Path, server_argv: list[str] | None = None) -> None:
+def _run_inner(tmp_path: Path, listener: str, server_argv: list[str] | None = None) -> None:
     """The test itself, in a loopback-only namespace. `server_argv` replaces the real relay (for debugging the test)."""
     from playwright.sync_api import sync_playwright
 
@@ -171,9 +179,13 @@ def _run_inner(tmp_path: Path, server_argv: list[str] | None = None) -> None:
         print(f"server healthy after {time.monotonic() - started:.1f} s")
 
         with sync_playwright() as pw:
-            alice = Participant(pw, "alice", alice_y4m, alice_wav)
+            alice = ChromiumParticipant(pw, "alice", alice_y4m, alice_wav)
             people.append(alice)
-            bob = Participant(pw, "bob", bob_y4m, bob_wav)
+            bob: Participant
+            if listener == "firefox":
+                bob = FirefoxParticipant("bob", tmp_path)  # Firefox's own fake camera and microphone
+            else:
+                bob = ChromiumParticipant(pw, "bob", bob_y4m, bob_wav)
             people.append(bob)
             try:
                 _call(alice, bob, f"{base}/room/{ROOM}?raw=1", tmp_path)
@@ -204,7 +216,7 @@ def _dump(people: list[Participant], tmp_path: Path) -> None:
     for p in people:
         try:
             shot = tmp_path / f"{p.name}.png"
-            p.page.screenshot(path=str(shot), full_page=True, timeout=5000)
+            p.screenshot(shot)
             print(f"screenshot of {p.name}'s page: {shot}")
         except Exception as e:
             print(f"no screenshot of {p.name}'s page: {e!r}")
@@ -353,6 +365,8 @@ def _call(alice: Participant, bob: Participant, url: str, tmp_path: Path) -> Non
         _same_tile(a, track_id, "after the ad")
     if after[0]["decoded"] is not None:
         assert after[-1]["decoded"] > after[0]["decoded"], f"alice's video on bob's page is frozen after the ad: {_info(after[-1])}"
+    else:  # no frame count (Firefox): the playback clock must move
+        assert after[-1]["currentTime"] > after[0]["currentTime"], f"alice's video on bob's page is frozen after the ad: {_info(after[-1])}"
 
 
 def _wait_playing(viewer: Participant, who: str, mark: str | None = None, need: int = 8) -> dict:
