@@ -259,6 +259,7 @@ def _call(alice: Participant, bob: Participant, url: str, tmp_path: Path) -> Non
     assert live["count"] == 1, f"bob's page has {live['count']} <video data-participant=\"alice\"> elements, expected 1"
     assert live["hasStream"] and live["trackId"], f"alice's tile on bob's page has no srcObject video track: {_info(live)}"
     cv2.imwrite(str(tmp_path / "bob_sees_alice_live.png"), cv2.cvtColor(live["frame"], cv2.COLOR_RGB2BGR))
+    _pages(tmp_path, "before", alice, bob)
     assert not any_label(both, live["frame"]), "a disclosure label is on alice's LIVE video on bob's page, before any trigger"
     track_id = live["trackId"]
 
@@ -322,6 +323,7 @@ def _call(alice: Participant, bob: Participant, url: str, tmp_path: Path) -> Non
             f" ({len(during)} frames sampled; last saved as bob_sees_alice_ad_unlabelled.png)"
         )
     cv2.imwrite(str(tmp_path / "bob_sees_alice_ad.png"), cv2.cvtColor(labelled["frame"], cv2.COLOR_RGB2BGR))
+    _pages(tmp_path, "during", alice, bob)
     how = "" if label.is_on(labelled["frame"]) else " (only when scaled to 640x480: the relay drew it before scaling the ad down)"
     print(
         f"label seen on bob's page {time.monotonic() - t_ad_seen:.2f} s after ad-start arrived,"
@@ -353,6 +355,7 @@ def _call(alice: Participant, bob: Participant, url: str, tmp_path: Path) -> Non
         after.append(info)
         time.sleep(0.2)
     cv2.imwrite(str(tmp_path / "bob_sees_alice_after.png"), cv2.cvtColor(after[-1]["frame"], cv2.COLOR_RGB2BGR))
+    _pages(tmp_path, "after", alice, bob)
     still = [i for i, a in enumerate(after) if any_label(both, a["frame"])]
     if still and bob.find("ad-start", "alice", lambda e: float(e["t"]) > float(ad_end["t"])):
         raise Failure("a second ad started right after the first; cannot check the return to live video")
@@ -367,6 +370,15 @@ def _call(alice: Participant, bob: Participant, url: str, tmp_path: Path) -> Non
         assert after[-1]["decoded"] > after[0]["decoded"], f"alice's video on bob's page is frozen after the ad: {_info(after[-1])}"
     else:  # no frame count (Firefox): the playback clock must move
         assert after[-1]["currentTime"] > after[0]["currentTime"], f"alice's video on bob's page is frozen after the ad: {_info(after[-1])}"
+
+
+def _pages(tmp_path: Path, when: str, *people: Participant) -> None:
+    """Keep what each page looked like (for people to look at; nothing is asserted on them)."""
+    for p in people:
+        try:
+            p.screenshot(tmp_path / f"page_{p.name}_{when}.png")
+        except Exception as e:
+            print(f"no screenshot of {p.name}'s page {when} the ad: {e!r}")
 
 
 def _wait_playing(viewer: Participant, who: str, mark: str | None = None, need: int = 8) -> dict:
