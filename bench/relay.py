@@ -7,7 +7,8 @@ carries its send time as a barcode in its top rows, so Bob can time each frame
 he receives. Measured:
 
 - trigger-to-ad: from the end of "tonight" in the audio Alice feeds to the first
-  ad frame (the disclosure label on) that Bob decodes;
+  ad frame (the disclosure label on) that Bob decodes (his receivers, like the
+  relay's and a browser's, complete a frame on its RTP marker bit);
 - frame latency Alice -> relay -> Bob (it bounds the relay-to-browser part), and
   its drift between the first and the last minute;
 - Bob's received frame rate of Alice (the call is sustained);
