@@ -35,7 +35,11 @@ class BiDiConnection:
         self._listeners: list[Callable[[str, dict[str, Any]], None]] = []
         self._session: aiohttp.ClientSession | None = None
         self._ws: aiohttp.ClientWebSocketResponse | None = None
-        self._call(self._connect(url), timeout_s)
+        try:
+            self._call(self._connect(url), timeout_s)
+        except BaseException:
+            self._stop_loop()
+            raise
 
     def on_event(self, listener: Callable[[str, dict[str, Any]], None]) -> None:
         self._listeners.append(listener)
@@ -48,15 +52,22 @@ class BiDiConnection:
         try:
             self._call(self._close(), 5.0)
         finally:
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join(5.0)
+            self._stop_loop()
+
+    def _stop_loop(self) -> None:
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(5.0)
 
     def _call(self, coro: Any, timeout_s: float) -> Any:
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout_s)
 
     async def _connect(self, url: str) -> None:
         self._session = aiohttp.ClientSession()
-        self._ws = await self._session.ws_connect(url, max_msg_size=0)
+        try:
+            self._ws = await self._session.ws_connect(url, max_msg_size=0)
+        except BaseException:
+            await self._session.close()  # the caller retries until Firefox listens
+            raise
         asyncio.ensure_future(self._read())
 
     async def _send(self, method: str, params: dict[str, Any]) -> dict[str, Any]:

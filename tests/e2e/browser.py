@@ -5,6 +5,7 @@ with a fake camera and microphone fed from files. Firefox is in firefox.py."""
 from __future__ import annotations
 
 import base64
+from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any, Callable
 
@@ -125,23 +126,31 @@ def _decode_png(data_url: str) -> np.ndarray:
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
 
-class Participant:
-    """A browser in the room, as the test sees it: evaluate page functions, join, look."""
+class Participant(ABC):
+    """A browser in the room, as the test sees it: evaluate page functions, join, look.
+
+    ChromiumParticipant (Playwright) and FirefoxParticipant (WebDriver BiDi) give
+    the four browser-specific operations; the probes below are shared.
+    """
 
     name: str
     console: list[str]
 
+    @abstractmethod
     def evaluate(self, function_js: str, arg: Any = None) -> Any:
-        raise NotImplementedError
+        """Call a page function (JS source) with one JSON-able argument; its result as plain Python."""
 
+    @abstractmethod
     def join(self, url: str) -> None:
-        raise NotImplementedError
+        """Open the room page, type the name, tick consent, press join."""
 
+    @abstractmethod
     def screenshot(self, path: Path) -> None:
-        raise NotImplementedError
+        """Save the whole page as a PNG."""
 
+    @abstractmethod
     def close(self) -> None:
-        raise NotImplementedError
+        """Close the browser; never raises."""
 
     def rtp_stats(self) -> list[dict]:
         return self.evaluate(RTP_STATS_JS)

@@ -36,6 +36,7 @@ from tests.e2e.browser import ChromiumParticipant, Failure, Participant
 from tests.e2e.firefox import FirefoxParticipant
 from tests.e2e.frames import any_label, label_on, labels, looks_like_video
 from tests.e2e.netns import in_loopback_namespace, interfaces, run_in_loopback_namespace
+from tests.e2e.report import dump, save_pages, tail
 from tests.relayserver import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -65,14 +66,6 @@ LABEL_SEEN_TIMEOUT_S = 3.0
 SETTLE_AFTER_AD_END_S = 0.7  # frames already in flight when ad-end arrives
 
 _deadline: float | None = None  # monotonic time by which the inner run must be over
-
-
-def _tail(path: Path, lines: int = 60) -> str:
-    try:
-        text = path.read_text(errors="replace")
-    except OSError as e:
-        return f"<cannot read {path}: {e}>"
-    return "\n".join(text.splitlines()[-lines:])
 
 
 def _wait(check: Callable[[], Any], timeout: float, what: str, interval: float = 0.2, deadline: float | None = None) -> Any:
@@ -190,15 +183,15 @@ def _run_inner(tmp_path: Path, listener: str, server_argv: list[str] | None = No
             try:
                 _call(alice, bob, f"{base}/room/{ROOM}?raw=1", tmp_path)
             except BaseException:
-                _dump(people, tmp_path)
+                dump(people, tmp_path)
                 raise
             finally:
                 for p in people:
                     p.close()
         print(f"inner test took {time.monotonic() - started:.1f} s")
     except BaseException:
-        print(f"--- server stderr (tail of {server_log}) ---\n{_tail(server_log, 120)}")
-        print(f"--- server stdout (tail) ---\n{_tail(server_out, 20)}")
+        print(f"--- server stderr (tail of {server_log}) ---\n{tail(server_log, 120)}")
+        print(f"--- server stdout (tail) ---\n{tail(server_out, 20)}")
         raise
     finally:
         _deadline = None
@@ -209,33 +202,6 @@ def _run_inner(tmp_path: Path, listener: str, server_argv: list[str] | None = No
             except subprocess.TimeoutExpired:
                 server.kill()
                 server.wait(timeout=5)
-
-
-def _dump(people: list[Participant], tmp_path: Path) -> None:
-    """On failure: screenshots, every page's events and console."""
-    for p in people:
-        try:
-            shot = tmp_path / f"{p.name}.png"
-            p.screenshot(shot)
-            print(f"screenshot of {p.name}'s page: {shot}")
-        except Exception as e:
-            print(f"no screenshot of {p.name}'s page: {e!r}")
-        try:
-            events = p.events()
-            print(f"--- window.callbridge.events on {p.name}'s page ({len(events)}) ---")
-            for e in events:
-                print(f"  {e}")
-        except Exception as e:
-            print(f"cannot read {p.name}'s events: {e!r}")
-        print(f"--- {p.name}'s console, HTTP errors and signalling (last 60) ---")
-        for line in p.console[-60:]:
-            print(f"  {line}")
-        try:
-            print(f"--- {p.name}'s peer connections and RTP stats ---")
-            for row in p.rtp_stats():
-                print(f"  {row}")
-        except Exception as e:
-            print(f"cannot read {p.name}'s RTP stats: {e!r}")
 
 
 def _call(alice: Participant, bob: Participant, url: str, tmp_path: Path) -> None:
@@ -259,7 +225,7 @@ def _call(alice: Participant, bob: Participant, url: str, tmp_path: Path) -> Non
     assert live["count"] == 1, f"bob's page has {live['count']} <video data-participant=\"alice\"> elements, expected 1"
     assert live["hasStream"] and live["trackId"], f"alice's tile on bob's page has no srcObject video track: {_info(live)}"
     cv2.imwrite(str(tmp_path / "bob_sees_alice_live.png"), cv2.cvtColor(live["frame"], cv2.COLOR_RGB2BGR))
-    _pages(tmp_path, "before", alice, bob)
+    save_pages(tmp_path, "before", alice, bob)
     assert not any_label(both, live["frame"]), "a disclosure label is on alice's LIVE video on bob's page, before any trigger"
     track_id = live["trackId"]
 
@@ -323,7 +289,7 @@ def _call(alice: Participant, bob: Participant, url: str, tmp_path: Path) -> Non
             f" ({len(during)} frames sampled; last saved as bob_sees_alice_ad_unlabelled.png)"
         )
     cv2.imwrite(str(tmp_path / "bob_sees_alice_ad.png"), cv2.cvtColor(labelled["frame"], cv2.COLOR_RGB2BGR))
-    _pages(tmp_path, "during", alice, bob)
+    save_pages(tmp_path, "during", alice, bob)
     how = "" if label.is_on(labelled["frame"]) else " (only when scaled to 640x480: the relay drew it before scaling the ad down)"
     print(
         f"label seen on bob's page {time.monotonic() - t_ad_seen:.2f} s after ad-start arrived,"
@@ -355,7 +321,7 @@ def _call(alice: Participant, bob: Participant, url: str, tmp_path: Path) -> Non
         after.append(info)
         time.sleep(0.2)
     cv2.imwrite(str(tmp_path / "bob_sees_alice_after.png"), cv2.cvtColor(after[-1]["frame"], cv2.COLOR_RGB2BGR))
-    _pages(tmp_path, "after", alice, bob)
+    save_pages(tmp_path, "after", alice, bob)
     still = [i for i, a in enumerate(after) if any_label(both, a["frame"])]
     if still and bob.find("ad-start", "alice", lambda e: float(e["t"]) > float(ad_end["t"])):
         raise Failure("a second ad started right after the first; cannot check the return to live video")
@@ -370,15 +336,6 @@ def _call(alice: Participant, bob: Participant, url: str, tmp_path: Path) -> Non
         assert after[-1]["decoded"] > after[0]["decoded"], f"alice's video on bob's page is frozen after the ad: {_info(after[-1])}"
     else:  # no frame count (Firefox): the playback clock must move
         assert after[-1]["currentTime"] > after[0]["currentTime"], f"alice's video on bob's page is frozen after the ad: {_info(after[-1])}"
-
-
-def _pages(tmp_path: Path, when: str, *people: Participant) -> None:
-    """Keep what each page looked like (for people to look at; nothing is asserted on them)."""
-    for p in people:
-        try:
-            p.screenshot(tmp_path / f"page_{p.name}_{when}.png")
-        except Exception as e:
-            print(f"no screenshot of {p.name}'s page {when} the ad: {e!r}")
 
 
 def _wait_playing(viewer: Participant, who: str, mark: str | None = None, need: int = 8) -> dict:

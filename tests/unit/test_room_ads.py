@@ -63,14 +63,20 @@ def test_speech_from_someone_who_left_is_dropped(room):
     assert bo.events("transcript") == []
 
 
+async def join_and_say(room, speaker, *others) -> TriggerEvent:
+    """Everyone joins; then `speaker` says "dinner tonight" (no receive time known)."""
+    for p in (speaker, *others):
+        await room.join(p)
+    trigger = TriggerEvent(speaker.name, "dinner tonight", "dinner tonight", 3.0, 3.4, 0.9)
+    room.on_speech(speaker, trigger, time.time(), None, asyncio.get_running_loop())
+    return trigger
+
+
 def test_a_trigger_with_no_ad_to_play_is_only_announced(room):
     ana, bo = FakeParticipant("ana", media=None), FakeParticipant("bo")
 
     async def scenario():
-        for p in (ana, bo):
-            await room.join(p)
-        trigger = TriggerEvent("ana", "dinner tonight", "dinner tonight", 3.0, 3.4, 0.9)
-        room.on_speech(ana, trigger, time.time(), None, asyncio.get_running_loop())
+        await join_and_say(room, ana, bo)
         await settle(room)
 
     asyncio.run(scenario())
@@ -87,10 +93,7 @@ def test_a_trigger_plays_the_speakers_ad_and_logs_it(room):
     seen_during: list = []
 
     async def scenario():
-        for p in (ana, bo):
-            await room.join(p)
-        trigger = TriggerEvent("ana", "dinner tonight", "dinner tonight", 3.0, 3.4, 0.9)
-        room.on_speech(ana, trigger, time.time(), None, asyncio.get_running_loop())
+        trigger = await join_and_say(room, ana, bo)
         while not bo.events("ad-start"):
             await asyncio.sleep(0.01)
         seen_during.append(ana.ad)
@@ -118,10 +121,7 @@ def test_leaving_mid_ad_sends_ad_end_then_left(room):
     ana, bo = FakeParticipant("ana", media=media), FakeParticipant("bo")
 
     async def scenario():
-        for p in (ana, bo):
-            await room.join(p)
-        trigger = TriggerEvent("ana", "dinner tonight", "dinner tonight", 3.0, 3.4, 0.9)
-        room.on_speech(ana, trigger, time.time(), None, asyncio.get_running_loop())
+        await join_and_say(room, ana, bo)
         while not bo.events("ad-start"):
             await asyncio.sleep(0.01)
         began = time.monotonic()

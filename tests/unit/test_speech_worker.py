@@ -186,7 +186,11 @@ def test_a_failing_engine_is_replaced_and_later_times_stay_on_the_calls_clock(ca
     assert (transcript.start_s, transcript.end_s) == (pytest.approx(origin + 0.1), pytest.approx(origin + 0.3))
 
 
-def test_falling_far_behind_restarts_the_engine_on_the_newest_second():
+def stuck_then_hearing():
+    """An engine factory: the first engine blocks in feed until released; later ones hear a trigger.
+
+    Returns (entered, release, engines made so far, the factory).
+    """
     entered, release = threading.Event(), threading.Event()
     engines: list[ScriptedEngine] = []
 
@@ -199,6 +203,12 @@ def test_falling_far_behind_restarts_the_engine_on_the_newest_second():
     def make() -> ScriptedEngine:
         engines.append(Stuck([]) if not engines else ScriptedEngine([(0.5, trigger(0.4, 0.5))]))
         return engines[-1]
+
+    return entered, release, engines, make
+
+
+def test_falling_far_behind_restarts_the_engine_on_the_newest_second():
+    entered, release, engines, make = stuck_then_hearing()
 
     sink = Sink()
     worker = SpeechWorker(make, sink, name="speech-test-behind")
@@ -243,18 +253,7 @@ def test_close_stops_the_thread():
 def test_audio_arriving_during_a_catch_up_does_not_shift_the_new_engines_clock():
     # A frame pushed between the worker taking its backlog and restarting on the newest
     # second must not move where that second starts on the call's clock.
-    entered, release = threading.Event(), threading.Event()
-    engines: list[ScriptedEngine] = []
-
-    class Stuck(ScriptedEngine):
-        def feed(self, samples):
-            entered.set()
-            assert release.wait(5.0)
-            return super().feed(samples)
-
-    def make() -> ScriptedEngine:
-        engines.append(Stuck([]) if not engines else ScriptedEngine([(0.5, trigger(0.4, 0.5))]))
-        return engines[-1]
+    entered, release, engines, make = stuck_then_hearing()
 
     sink = Sink()
     worker = SpeechWorker(make, sink, name="speech-test-catch-up")
