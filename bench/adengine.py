@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import statistics
 import sys
 import tempfile
@@ -27,7 +26,7 @@ from adengine.renderer import AdRenderer  # noqa: E402
 from adengine.template import AdTemplate, TemplateLibrary  # noqa: E402
 from adengine.track import derive  # noqa: E402
 from adengine.tracker import MediapipeFaceTracker  # noqa: E402
-from bench.report import machine_info, update_readme  # noqa: E402
+from bench.report import machine_info, publish  # noqa: E402
 from tests.faces import animate, astronaut, hopper  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results" / "adengine.json"
@@ -138,10 +137,7 @@ def main() -> int:
         }
         print("face to ad...", file=sys.stderr)
         result["face_to_ad"] = face_to_ad(template, args.runs)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2))
-    print(markdown(result))
-    update_readme(markdown(result), "adengine")
+    publish(RESULTS, result, markdown(result), "adengine")
     return 0
 
 

@@ -40,7 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from adengine.label import DisclosureLabel  # noqa: E402
-from bench.report import machine_info, update_readme  # noqa: E402
+from bench.report import machine_info, publish  # noqa: E402
 from tests import faces  # noqa: E402
 from tests.relayserver import start_relay  # noqa: E402
 from tests.rtcclient import AUDIO_RATE, LoopAudio, LoopVideo, RoomClient  # noqa: E402
@@ -252,11 +252,7 @@ def main() -> None:
             results[mode] = analyse(run, ends, length / 60)
             print(json.dumps({k: v for k, v in results[mode].items() if k != "trigger_to_ad_s"}), file=sys.stderr, flush=True)
     result = {"date": datetime.now(timezone.utc).isoformat(), "machine": machine_info(), **results}
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2))
-    text = markdown(result)
-    print(text)
-    update_readme(text, "relay")
+    publish(RESULTS, result, markdown(result), "relay")
 
 
 if __name__ == "__main__":

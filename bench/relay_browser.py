@@ -14,7 +14,6 @@ Writes bench/results/relay_browser.json and adds its rows to the README.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
@@ -29,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from adengine.label import DisclosureLabel  # noqa: E402
-from bench.report import machine_info, update_readme  # noqa: E402
+from bench.report import machine_info, publish  # noqa: E402
 from tests.e2e import media  # noqa: E402
 from tests.e2e.browser import CHROMIUM, CHROMIUM_FLAGS  # noqa: E402
 from tests.relayserver import start_relay  # noqa: E402
@@ -183,11 +182,7 @@ def main() -> None:
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmpdir:
         result = {"date": datetime.now(timezone.utc).isoformat(), "machine": machine_info(), **run(args.minutes, Path(tmpdir))}
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2))
-    text = markdown(result)
-    print(text)
-    update_readme(text, "relay-browser")
+    publish(RESULTS, result, markdown(result), "relay-browser")
 
 
 if __name__ == "__main__":

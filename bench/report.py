@@ -4,6 +4,7 @@ the rich console table, and the Markdown table written between the README marker
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 
@@ -130,6 +131,14 @@ def update_readme(text: str, section: str = "triggers") -> bool:
     end = body.index(mark_end, start)
     README.write_text(body[:start] + "\n" + text + "\n" + body[end:])
     return True
+
+
+def publish(path: Path, result: dict[str, Any], table: str, section: str) -> None:
+    """Write a bench's results file, print its table and put the table in the README."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result, indent=2))
+    print(table)
+    update_readme(table, section)
 
 
 def machine_info() -> dict[str, Any]:

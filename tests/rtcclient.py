@@ -8,6 +8,7 @@ its microphone plays samples, both paced in real time and looped.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import fractions
 import json
 import time
@@ -181,3 +182,15 @@ class RoomClient:
             if transceiver.receiver.track is track and transceiver.mid in self._mids:
                 owner = self._mids[transceiver.mid]["participant"]
                 self.tracks.setdefault(owner, {})[track.kind] = track
+
+
+@contextlib.asynccontextmanager
+async def in_call(*clients: RoomClient) -> AsyncIterator[tuple[RoomClient, ...]]:
+    """Join each client in turn; leave them all afterwards, whatever happened (leave twice is fine)."""
+    try:
+        for client in clients:
+            await client.join()
+        yield clients
+    finally:
+        for client in clients:
+            await client.leave()

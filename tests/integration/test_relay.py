@@ -18,7 +18,7 @@ from adengine.label import DisclosureLabel
 from tests import faces
 from tests.integration.conftest import say
 from tests.relayserver import RelayNotHealthy, start_relay
-from tests.rtcclient import LoopAudio, LoopVideo, RoomClient
+from tests.rtcclient import LoopAudio, LoopVideo, RoomClient, in_call
 
 pytestmark = pytest.mark.integration
 
@@ -58,9 +58,7 @@ def test_trigger_plays_the_speakers_ad_to_the_others(server: str, speech: np.nda
     async def call() -> None:
         alice = _client(server, "ads", "alice", True, "hopper", speech)
         bob = _client(server, "ads", "bob", True, "astronaut", SILENCE)
-        await alice.join()
-        await bob.join()
-        try:
+        async with in_call(alice, bob):
             label, seen = DisclosureLabel(), []
 
             async def watch() -> None:
@@ -96,9 +94,6 @@ def test_trigger_plays_the_speakers_ad_to_the_others(server: str, speech: np.nda
             assert after and not any(after), "the live video must come back"
             assert len({shape for *_, shape in seen}) == 1, "the ad must keep the stream's frame size"
             assert not any(e["participant"] == "bob" and e["type"] == "trigger" for e in bob.events)
-        finally:
-            await alice.leave()
-            await bob.leave()
 
     asyncio.run(call())
 
@@ -107,14 +102,9 @@ def test_without_consent_the_plain_template_plays(server: str, speech: np.ndarra
     async def call() -> None:
         carol = _client(server, "plain", "carol", False, "hopper", speech)
         dave = _client(server, "plain", "dave", True, "astronaut", SILENCE)
-        await carol.join()
-        await dave.join()
-        try:
+        async with in_call(carol, dave):
             start = await dave.wait_event("ad-start", "carol", 45)
             assert start["personalised"] is False  # carol's face is never used
-        finally:
-            await carol.leave()
-            await dave.leave()
 
     asyncio.run(call())
 
@@ -123,9 +113,7 @@ def test_leaving_mid_ad_and_rejoining(server: str, speech: np.ndarray) -> None:
     async def call() -> None:
         erin = _client(server, "leave", "erin", True, "hopper", speech)
         frank = _client(server, "leave", "frank", True, "astronaut", SILENCE)
-        await erin.join()
-        await frank.join()
-        try:
+        async with in_call(erin, frank):
             await frank.wait_event("ad-start", "erin", 45)
             await erin.leave()  # mid-ad
             await frank.wait_event("left", "erin", 10)
@@ -142,8 +130,6 @@ def test_leaving_mid_ad_and_rejoining(server: str, speech: np.ndarray) -> None:
                     break
             assert frames == 10, "the rejoined participant's video reaches the others"
             await again.leave()
-        finally:
-            await frank.leave()
 
     asyncio.run(call())
 
