@@ -11,6 +11,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from callbridge.priority import in_normal_thread, media_executor
 from callbridge.room import Room
 from callbridge.services import Services
 from callbridge.session import Session
@@ -45,7 +46,7 @@ class Relay:
     async def load(self) -> None:
         try:
             if not self.passthrough:
-                await asyncio.to_thread(self.services.load)
+                await in_normal_thread(self.services.load)  # CTranslate2 starts its threads here
             self.ready = True
             log.info("ready after %.1f s", time.monotonic() - self.started)
         except Exception as exc:
@@ -71,6 +72,8 @@ def build_app(relay: Relay) -> web.Application:
 
 
 async def _start_loading(app: web.Application) -> None:
+    # aiortc encodes in the default executor: media work yields to speech (see priority.py)
+    asyncio.get_running_loop().set_default_executor(media_executor())
     app[RELAY].loading = asyncio.ensure_future(app[RELAY].load())
 
 

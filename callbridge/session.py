@@ -11,6 +11,7 @@ from aiohttp import WSMsgType, web
 
 from callbridge.participant import NegotiationError, Participant
 from callbridge.pipeline import ParticipantPipeline, PassthroughPipeline
+from callbridge.priority import in_normal_thread
 from callbridge.room import JoinError, Room
 from callbridge.signalling import Answer, Consent, Join, Leave, Offer, SignallingError, parse_message
 
@@ -88,7 +89,8 @@ class Session:
             pipeline: Any = PassthroughPipeline(join.name, join.consent)
         else:
             services = self.room.services
-            pipeline = await asyncio.to_thread(ParticipantPipeline, join.name, join.consent, services, on_speech, on_face)
+            # its speech and face threads must not inherit the media executor's lower priority
+            pipeline = await in_normal_thread(ParticipantPipeline, join.name, join.consent, services, on_speech, on_face)
         participant = Participant(join.name, self.room.name, pipeline, self.send)
         holder.append(participant)
         participant.pc.on("connectionstatechange", lambda: self._on_state(participant))
