@@ -48,7 +48,7 @@ class EngineConfig:
     pause_s: float = 0.15
     settled_s: float = 0.4
     # A phrase found with this much silence after it is verified at once and
-    # fires when the pause reaches pause_s (see _falling_silent).
+    # fires when that same silence reaches pause_s (see _falling_silent).
     hold_silence_s: float = 0.096
     # A misheard phrase is verified only with this much audio after it: forcing
     # the phrase's last words into audio that was cut off costs nothing.
@@ -76,6 +76,7 @@ class _Held:
 
     event: TriggerEvent
     fired: _Fired
+    silence_start_s: float  # the silence it waits on: it must grow into a pause
 
 
 class TriggerEngine:
@@ -283,7 +284,7 @@ class TriggerEngine:
             self._fired.append(fired)  # a held phrase is not heard twice either
             event = TriggerEvent(self.participant, cand.phrase.text, cand.heard, round(end, 3), round(window_end, 3), round(confidence, 3))
             if hold:
-                self._held.append(_Held(event, fired))
+                self._held.append(_Held(event, fired, self._vad.silence_start_s))
             else:
                 events.append(event)
         self._fired = [f for f in self._fired if f.end_s > window_end - 120.0]
@@ -320,28 +321,45 @@ class TriggerEngine:
     def _falling_silent(self, cand: Candidate, words: list[Word]) -> bool:
         """The phrase ends the words, and the speaker has just gone quiet after it.
 
-        It is confirmed now and held until the pause reaches pause_s (see
+        It is confirmed now and held until this silence reaches pause_s (see
         _settle_held): the decode that proves it overlaps the wait for the pause,
         instead of starting when the pause is complete.
         """
-        edge = words[cand.last].end + self.config.edge_guard_s  # cut-off words are completed
+        end = words[cand.last].end
         silent = self._vad.silence_s >= self.config.hold_silence_s
-        return cand.exact and cand.last == len(words) - 1 and silent and edge <= self.now_s
+        began_after = self._vad.silence_start_s <= end + _PAUSE_LATE_S  # no unheard word between
+        edge = end + self.config.edge_guard_s <= self.now_s  # cut-off words are completed
+        return cand.exact and cand.last == len(words) - 1 and silent and began_after and edge
 
     def _settle_held(self, stream_end: bool = False) -> list[Event]:
-        """Fire held phrases whose pause came; let go of those the speaker talked on from."""
+        """Fire held phrases whose silence became a pause; let go of those the speaker talked on from."""
         events: list[Event] = []
         waiting: list[_Held] = []
         for held in self._held:
-            if stream_end or not self._vad.in_speech or self._pause_followed(held.fired.end_s):
+            verdict = "fire" if stream_end else self._held_silence(held.silence_start_s)
+            if verdict == "fire":
                 events.append(replace(held.event, emitted_at_s=round(self.now_s, 3)))
-            elif self._vad.silence_s == 0:  # talking again, no pause after it: later decodes decide
-                if held.fired in self._fired:
-                    self._fired.remove(held.fired)
-            else:
+            elif verdict == "wait":
                 waiting.append(held)
+            elif held.fired in self._fired:  # talked on: later decodes decide
+                self._fired.remove(held.fired)
         self._held = waiting
         return events
+
+    def _held_silence(self, start_s: float) -> str:
+        """'fire' once the silence that began at start_s lasted pause_s, 'drop' if speech broke it first.
+
+        The VAD's record of pauses is read, not just the silence now: a worker
+        that was busy gets the next word and the pause after it in one feed
+        ("dinner to | go?"), and must not take the later pause for this one.
+        """
+        vad, pause_s = self._vad, self.config.pause_s
+        if vad.silence_s and abs(vad.silence_start_s - start_s) < 1e-6:
+            return "fire" if vad.silence_s >= pause_s or not vad.in_speech else "wait"
+        for begin, stop in vad.pauses:
+            if abs(begin - start_s) < 1e-6:
+                return "fire" if stop - begin >= pause_s else "drop"
+        return "drop"  # too long ago to tell: later decodes decide
 
     def _confirm(self, decoding: Decoding, words: list[Word], cand: Candidate, committed: bool) -> _Confirmed | None:
         """The candidate (or an overlapping alternative) that passes, with its confidence."""

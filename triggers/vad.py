@@ -78,6 +78,11 @@ class VoiceActivity:
         return [(a / 16_000, b / 16_000) for a, b in self._pauses]
 
     @property
+    def silence_start_s(self) -> float:
+        """Where the current (or last) silence began: the end of the last voiced window."""
+        return self._last_voiced / 16_000
+
+    @property
     def silence_s(self) -> float:
         """Seconds since the last voiced window (0 while speech goes on)."""
         return max(0, self._seen - self._last_voiced) / 16_000
@@ -96,6 +101,8 @@ class VoiceActivity:
         cfg = self.config
         if not self.in_speech:
             if prob >= cfg.onset:
+                if 0 < self._last_voiced < start:  # the silence between utterances is a pause too
+                    self._pauses.append((self._last_voiced, start))
                 self.in_speech, self.speech_start, self._last_voiced = True, start, start + WINDOW
             return None
         if prob >= cfg.offset:

@@ -45,10 +45,14 @@ def test_a_pause_between_clauses_is_kept_after_speech_resumes(tmp_path: Path, ch
 
 
 def test_a_long_pause_ends_the_utterance(tmp_path: Path) -> None:
-    audio, gap_start, _ = two_clauses(tmp_path, gap_s=0.8)
-    ends = feed(VoiceActivity(), audio, 320)
+    audio, gap_start, gap_end = two_clauses(tmp_path, gap_s=0.8)
+    vad = VoiceActivity()
+    ends = feed(vad, audio, 320)
     assert len(ends) == 2
     assert ends[0] / 16000 == pytest.approx(gap_start, abs=0.1)
+    # the silence between the utterances is kept as a pause too, from where it began
+    (pause,) = [(a, b) for a, b in vad.pauses if b - a >= 0.35]
+    assert pause[0] == pytest.approx(ends[0] / 16000) and pause[1] == pytest.approx(gap_end, abs=0.1)
 
 
 def test_silence_gives_no_speech_and_no_pauses() -> None:

@@ -19,12 +19,16 @@ class ScriptedVAD:
         self.speech_start = 0
 
     @property
-    def silence_s(self) -> float:
+    def silence_start_s(self) -> float:
         t = self.fed / SAMPLE_RATE
         if any(start <= t < end for start, end in self.spans):
-            return 0.0
+            return t
         ended = [e for s, e in self.spans if e <= t]
-        return t - max(ended) if ended else t
+        return max(ended) if ended else 0.0
+
+    @property
+    def silence_s(self) -> float:
+        return self.fed / SAMPLE_RATE - self.silence_start_s
 
     @property
     def pauses(self) -> list[tuple[float, float]]:

@@ -230,6 +230,21 @@ def test_a_held_phrase_is_let_go_when_speech_goes_on_without_a_pause():
     assert events[0].emitted_at_s >= 2.0 + 0.05
 
 
+def test_a_held_phrase_is_let_go_when_the_next_word_and_a_pause_come_in_one_feed():
+    # "dinner to | go?": held in the short gap, then a busy worker gets "go" and the
+    # pause after it at once. That later pause is not this phrase's pause.
+    script = SENTENCE + words(("go", 1.84, 2.0))
+    engine, rec = make(script, [(0.5, 1.7), (1.84, 2.0)], edge_guard_s=0.05)
+    chunk, events = np.zeros(320, np.float32), []
+    for _ in range(int(1.82 / 0.02)):
+        events += engine.feed(chunk)
+    assert triggers(events) == [] and rec.redecodes == 1  # held in the 0.14 s gap
+    events = engine.feed(np.zeros(int(0.8 * 16_000), np.float32))  # "go", then silence
+    (event,) = triggers(events + engine.flush())
+    assert rec.redecodes == 2  # let go, then checked again on the audio with "go" in it
+    assert event.emitted_at_s >= 2.0
+
+
 def test_no_hold_before_the_edge_guard_or_with_too_little_silence():
     # at 1.8 s the phrase's end (1.7) + the 0.15 s edge guard is still ahead: decode again at the pause
     engine, rec = make(SENTENCE, [(0.5, 1.7)])
