@@ -25,6 +25,7 @@ from callbridge.rtpext import Codecs, Extensions, agreed_codecs, create_offer, p
 
 log = logging.getLogger(__name__)
 ANSWER_TIMEOUT_S = 10.0
+MEDIA_TIMEOUT_S = 20.0  # ICE and DTLS take well under a second on a working network
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 
@@ -55,7 +56,7 @@ class Participant:
         self.ad: AdBreak | None = None
         self.joined_event: dict[str, Any] | None = None
         self.face_event: dict[str, Any] | None = None
-        self.connected = False  # the first offer has been answered
+        self.answered = False  # the first offer has been answered
         self._outgoing: list[_Outgoing] = []
         self._lock = asyncio.Lock()
         self._answer: asyncio.Future[str] | None = None
@@ -71,15 +72,46 @@ class Participant:
     async def accept_offer(self, sdp: str) -> str:
         """Answer the page's one offer (its camera and microphone)."""
         async with self._lock:
-            if self.connected:
+            if self.answered:
                 raise NegotiationError("already connected: the page offers only once")
             await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
             use_frame_buffers(self.pc)  # before media flows: frames leave the buffer once complete
             await self.pc.setLocalDescription(await self.pc.createAnswer())
             self._extensions = page_extensions(sdp)
             self._codecs = agreed_codecs(self.pc)
-            self.connected = True
+            self.answered = True
             return self.pc.localDescription.sdp
+
+    @property
+    def media_up(self) -> bool:
+        """The page's media connection (ICE and DTLS) is established."""
+        return self.pc.connectionState == "connected"
+
+    async def media_connected(self, timeout_s: float = MEDIA_TIMEOUT_S) -> None:
+        """Wait until `media_up`; NegotiationError if the connection fails or takes too long.
+
+        Offering new tracks while the first DTLS handshake is still running
+        left Firefox deaf to them: it answered, but never played a packet.
+        """
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+        def check() -> None:
+            state = self.pc.connectionState
+            if done.done():
+                return
+            if state == "connected":
+                done.set_result(None)
+            elif state in ("failed", "closed"):
+                done.set_exception(NegotiationError(f"{self.name}'s media connection {state}"))
+
+        check()
+        self.pc.on("connectionstatechange", check)
+        try:
+            await asyncio.wait_for(done, timeout_s)
+        except asyncio.TimeoutError as exc:
+            raise NegotiationError(f"{self.name}'s media connection was not up within {timeout_s:.0f} s") from exc
+        finally:
+            self.pc.remove_listener("connectionstatechange", check)
 
     def take_answer(self, sdp: str) -> None:
         """The page's answer to our latest offer."""

@@ -29,6 +29,7 @@ class Room:
         self._ads: set[asyncio.Task[None]] = set()
         self._ad_over: dict[str, asyncio.Event] = {}  # speaker -> set once their ad's ad-end is out
         self._joining = asyncio.Lock()  # one join at a time: each joined event reaches each page once
+        self._wired: set[tuple[str, str]] = set()  # (receiver, source) pairs whose media is set up
 
     def check_name(self, name: str) -> None:
         if name in self.participants:
@@ -51,12 +52,21 @@ class Room:
             await self.broadcast(participant.joined_event)
 
     async def connect(self, newcomer: Participant) -> None:
-        """After the newcomer's first answer: everyone receives everyone."""
-        others = [p for p in self.participants.values() if p is not newcomer and p.connected]
-        if not others:
+        """After the newcomer's first answer: once its media connection is up, everyone receives everyone."""
+        try:
+            await newcomer.media_connected()
+        except NegotiationError as exc:
+            log.warning("room %s: %s", self.name, exc)
             return
-        receivers = [newcomer, *others]
-        jobs = [newcomer.receive_from(others)] + [p.receive_from([newcomer]) for p in others]
+        if self.participants.get(newcomer.name) is not newcomer:
+            return  # left meanwhile
+        # Whoever comes up second wires the pair; the others' connects wait for their own media.
+        others = [p for p in self.participants.values() if p is not newcomer and p.media_up]
+        # Two pages answered before either connect ran: both connects see the pair; wire it once.
+        plan = [(newcomer, [o for o in others if self._claim(newcomer, o)])]
+        plan += [(other, [newcomer]) for other in others if self._claim(other, newcomer)]
+        receivers = [receiver for receiver, sources in plan if sources]
+        jobs = [receiver.receive_from(sources) for receiver, sources in plan if sources]
         for receiver, outcome in zip(receivers, await asyncio.gather(*jobs, return_exceptions=True)):
             if not isinstance(outcome, BaseException):
                 continue
@@ -67,11 +77,20 @@ class Room:
             else:
                 log.error("room %s: renegotiation for %s failed", self.name, receiver.name, exc_info=outcome)
 
+    def _claim(self, receiver: Participant, source: Participant) -> bool:
+        """True the first time `receiver` is to receive `source` (until one of them leaves)."""
+        pair = (receiver.name, source.name)
+        if pair in self._wired:
+            return False
+        self._wired.add(pair)
+        return True
+
     async def leave(self, participant: Participant) -> None:
         """Remove a participant (left, vanished or refused); the others carry on."""
         if self.participants.get(participant.name) is not participant:
             return
         del self.participants[participant.name]
+        self._wired = {pair for pair in self._wired if participant.name not in pair}
         for other in self.participants.values():
             other.stop_receiving(participant.name)
         ad_over = self._ad_over.get(participant.name)

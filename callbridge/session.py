@@ -122,8 +122,8 @@ class Session:
 
     def _on_state(self, participant: Participant) -> None:
         state = participant.pc.connectionState
+        log.info("room %s: %s's media connection is %s", self.room.name, participant.name, state)
         if state in ("failed", "closed") and self.participant is participant:
-            log.info("room %s: %s's connection %s", self.room.name, participant.name, state)
             asyncio.ensure_future(self._leave())
 
     async def _leave(self) -> None:

@@ -331,6 +331,12 @@ window.callbridge = { events: [] };
     // One stream per participant for the whole stay: add each kind once, never replace.
     if (tile.stream.getTracks().some((t) => t.kind === track.kind)) return;
     tile.stream.addTrack(track);
+    if (tile.video) {
+      // A track added to a stream already playing is not picked up by every browser:
+      // assigning the same stream again rebuilds the element's renderer with all its tracks.
+      tile.video.srcObject = tile.stream;
+      playQuietly(tile.video);
+    }
     ensureRemoteVideo(tile);
   }
 

@@ -10,6 +10,7 @@ import pytest
 
 from callbridge.adbreak import AdMedia
 from callbridge.injector import Program
+from callbridge.participant import NegotiationError
 from callbridge.room import Room
 from callbridge.store import Store
 
@@ -34,7 +35,7 @@ class FakeParticipant:
     def __init__(self, name: str, consent: bool = False, connected: bool = True, media: AdMedia | None = None) -> None:
         self.name = name
         self.pipeline = FakePipeline(consent, media)
-        self.connected = connected
+        self.media_up = connected
         self.joined_event: dict | None = None
         self.face_event: dict | None = None
         self.video, self.audio = Program("video"), Program("audio")
@@ -54,6 +55,10 @@ class FakeParticipant:
 
     def stop_receiving(self, name: str) -> None:
         self.stopped.append(name)
+
+    async def media_connected(self) -> None:
+        if not self.media_up:
+            raise NegotiationError(f"{self.name}'s media connection was not up")
 
     async def receive_from(self, others: list) -> None:
         self.received_from.append([o.name for o in others])

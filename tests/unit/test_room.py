@@ -90,6 +90,45 @@ def test_connect_makes_everyone_receive_everyone(room):
     assert cy.received_from == []
 
 
+def test_two_pages_answering_together_receive_each_other_once(room):
+    ana, bo = FakeParticipant("ana"), FakeParticipant("bo")
+
+    async def scenario():
+        for p in (ana, bo):
+            await room.join(p)  # both connected before either connect runs
+        await asyncio.gather(room.connect(ana), room.connect(bo))
+
+    asyncio.run(scenario())
+    assert ana.received_from == [["bo"]] and bo.received_from == [["ana"]]
+
+
+def test_a_rejoined_participant_is_wired_again(room):
+    ana, bo, bo_again = FakeParticipant("ana"), FakeParticipant("bo"), FakeParticipant("bo")
+
+    async def scenario():
+        for p in (ana, bo):
+            await room.join(p)
+        await room.connect(bo)
+        await room.leave(bo)
+        await room.join(bo_again)
+        await room.connect(bo_again)
+
+    asyncio.run(scenario())
+    assert ana.received_from == [["bo"], ["bo"]] and bo_again.received_from == [["ana"]]
+
+
+def test_a_newcomer_whose_media_never_comes_up_is_not_wired(room):
+    ana, bo = FakeParticipant("ana"), FakeParticipant("bo", connected=False)
+
+    async def scenario():
+        for p in (ana, bo):
+            await room.join(p)
+        await room.connect(bo)
+
+    asyncio.run(scenario())
+    assert ana.received_from == [] and bo.received_from == []
+
+
 def test_connecting_alone_renegotiates_nothing(room):
     ana = FakeParticipant("ana")
 
