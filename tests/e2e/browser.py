@@ -53,7 +53,7 @@ GRAB_JS = """
     elMark: el.__e2eMark === undefined ? null : el.__e2eMark,
     streamMark: stream && stream.__e2eMark !== undefined ? stream.__e2eMark : null,
     hasStream: !!stream,
-    trackId: track ? track.id : null, trackState: track ? track.readyState : null,
+    trackId: track ? track.id : null, trackState: track ? track.readyState : null, trackMuted: track ? track.muted : null,
     videoTracks: tracks.length,
     rect: {w: r.width, h: r.height},
     videoWidth: el.videoWidth, videoHeight: el.videoHeight,
@@ -91,17 +91,19 @@ RTP_STATS_JS = """
 async () => {
   const keys = ['kind', 'mid', 'packetsReceived', 'packetsLost', 'framesReceived', 'framesDecoded', 'keyFramesDecoded',
                 'framesDropped', 'pliCount', 'nackCount', 'frameWidth', 'frameHeight', 'framesEncoded', 'framesSent',
-                'bytesReceived', 'bytesSent'];
+                'bytesReceived', 'bytesSent', 'jitterBufferDelay', 'jitterBufferEmittedCount', 'totalDecodeTime'];
   const out = [];
   for (const pc of window.__e2ePcs || []) {
     const candidates = d => ((d && d.sdp) || '').split('\\n').map(l => l.trim()).filter(l => l.startsWith('a=candidate'));
     const row = {connectionState: pc.connectionState, iceConnectionState: pc.iceConnectionState, signalingState: pc.signalingState,
                  localCandidates: candidates(pc.localDescription), remoteCandidates: candidates(pc.remoteDescription), rtp: []};
     try {
-      (await pc.getStats()).forEach(v => {
+      const stats = await pc.getStats();
+      stats.forEach(v => {
         if (v.type !== 'inbound-rtp' && v.type !== 'outbound-rtp') return;
         const r = {type: v.type};
         for (const k of keys) if (v[k] !== undefined) r[k] = v[k];
+        if (v.codecId && stats.get(v.codecId)) r.codec = stats.get(v.codecId).mimeType;
         row.rtp.push(r);
       });
     } catch (e) { row.error = String(e); }
@@ -154,6 +156,22 @@ class Participant(ABC):
 
     def rtp_stats(self) -> list[dict]:
         return self.evaluate(RTP_STATS_JS)
+
+    def transport_summary(self) -> str:
+        """One line per peer connection: its states and inbound video, for a failure message."""
+        try:
+            rows = self.rtp_stats()
+        except Exception as e:
+            return f"no RTP stats: {e!r}"
+        parts = []
+        for row in rows:
+            video = [
+                {k: r.get(k) for k in ("mid", "packetsReceived", "framesDecoded", "keyFramesDecoded", "pliCount", "codec")}
+                for r in row.get("rtp", [])
+                if r.get("type") == "inbound-rtp" and r.get("kind") == "video"
+            ]
+            parts.append(f"pc {row.get('connectionState')}/ice {row.get('iceConnectionState')}/{row.get('signalingState')}, inbound video {video}")
+        return "; ".join(parts) or "no peer connection"
 
     def events(self) -> list[dict]:
         return self.evaluate(EVENTS_JS)

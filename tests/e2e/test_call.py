@@ -62,7 +62,7 @@ TRANSCRIPT_TIMEOUT_S = 25.0
 TRIGGER_TIMEOUT_S = 36.0  # two loops of the speech plus ASR: a phrase cut by the call's start is not heard
 AD_START_TIMEOUT_S = 20.0
 AD_END_TIMEOUT_S = 25.0  # an ad lasts at most 20 s
-LABEL_SEEN_TIMEOUT_S = 3.0
+LABEL_SEEN_TIMEOUT_S = 6.0  # the ad lasts 7 s; a loaded Firefox showed the label up to 4.9 s after ad-start arrived
 SETTLE_AFTER_AD_END_S = 0.7  # frames already in flight when ad-end arrives
 
 _deadline: float | None = None  # monotonic time by which the inner run must be over
@@ -363,9 +363,11 @@ def _wait_playing(viewer: Participant, who: str, mark: str | None = None, need: 
             why = f'there is no <video data-participant="{who}">'
         elif "decoded" in first:
             why = f"it froze: {state.get('decoded')} frames decoded in all, {first['decoded']} when it first showed"
+        elif state.get("trackMuted"):
+            why = "no media arrived: its video track is still muted"
         else:
             why = "it never showed a frame with a picture"
-        raise Failure(f"{e}: {why}; last state {state}") from None
+        raise Failure(f"{e}: {why}; last state {state}; {viewer.name}'s transport: {viewer.transport_summary()}") from None
 
 
 def _info(info: dict) -> dict:
