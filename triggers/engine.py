@@ -20,6 +20,7 @@ from triggers.asr import Decoding, WhisperRecognizer, Word
 from triggers.audio import SAMPLE_RATE
 from triggers.events import Event, TranscriptEvent, TriggerEvent
 from triggers.matcher import Candidate, Phrase, PhraseMatcher
+from triggers.pauses import Pauses
 from triggers.policy import LocalAgreement
 from triggers.vad import VADConfig, VoiceActivity
 from triggers.verify import AcousticVerifier, DeficitLimits
@@ -27,10 +28,6 @@ from triggers.verify import AcousticVerifier, DeficitLimits
 
 _VAD_STEP_S = 0.032  # the VAD's silence_s advances in steps of one Silero window
 _MIN_GAP_S = 0.1  # decodes scheduled for a waiting candidate are at least this far apart
-# Where the VAD's silence after a word begins, against the word's aligned end:
-# measured 0.05-0.19 s later on espeak-ng sentences (the aligner ends words early).
-_PAUSE_EARLY_S = 0.1
-_PAUSE_LATE_S = 0.3
 
 
 @dataclass(frozen=True)
@@ -96,6 +93,7 @@ class TriggerEngine:
         self._verifier = AcousticVerifier(self.recognizer, config.limits)
         self.set_phrases(phrases)
         self._vad = vad or VoiceActivity(config.vad)
+        self._pauses = Pauses(self._vad, config.pause_s, config.hold_silence_s, config.edge_guard_s)
         self._audio = np.zeros(0, np.float32)
         self._start = 0  # stream sample index of self._audio[0]
         self._fed = 0
@@ -300,43 +298,20 @@ class TriggerEngine:
         edge = end + cfg.edge_guard_s  # the last word may still be cut off
         if not cand.exact:
             return max(edge, end + cfg.verify_guard_s)
-        if cand.last < len(words) - 1 or self._paused() or self._pause_followed(end):
+        if cand.last < len(words) - 1 or self._paused() or self._pauses.followed(end, self.now_s):
             return edge
         return end + cfg.settled_s  # nothing after it yet (or a pause, or the next word)
 
-    def _pause_followed(self, end_s: float) -> bool:
-        """The speaker paused for pause_s right after `end_s` (the pause may be over by now).
-
-        A busy engine (decoding while the audio came in) can miss a short pause
-        between sentences; the VAD still heard it, and it completes the phrase
-        as well as a pause going on now.
-        """
-        silence = self._vad.silence_s
-        pauses = [*self._vad.pauses, (self.now_s - silence, self.now_s)] if silence else self._vad.pauses
-        return any(
-            stop - start >= self.config.pause_s and end_s - _PAUSE_EARLY_S <= start <= end_s + _PAUSE_LATE_S
-            for start, stop in pauses
-        )
-
     def _falling_silent(self, cand: Candidate, words: list[Word]) -> bool:
-        """The phrase ends the words, and the speaker has just gone quiet after it.
-
-        It is confirmed now and held until this silence reaches pause_s (see
-        _settle_held): the decode that proves it overlaps the wait for the pause,
-        instead of starting when the pause is complete.
-        """
-        end = words[cand.last].end
-        silent = self._vad.silence_s >= self.config.hold_silence_s
-        began_after = self._vad.silence_start_s <= end + _PAUSE_LATE_S  # no unheard word between
-        edge = end + self.config.edge_guard_s <= self.now_s  # cut-off words are completed
-        return cand.exact and cand.last == len(words) - 1 and silent and began_after and edge
+        """The phrase ends the words and the speaker has just gone quiet after it (see Pauses.falling_silent)."""
+        return cand.exact and cand.last == len(words) - 1 and self._pauses.falling_silent(words[cand.last].end, self.now_s)
 
     def _settle_held(self, stream_end: bool = False) -> list[Event]:
         """Fire held phrases whose silence became a pause; let go of those the speaker talked on from."""
         events: list[Event] = []
         waiting: list[_Held] = []
         for held in self._held:
-            verdict = "fire" if stream_end else self._held_silence(held.silence_start_s)
+            verdict = "fire" if stream_end else self._pauses.held(held.silence_start_s)
             if verdict == "fire":
                 events.append(replace(held.event, emitted_at_s=round(self.now_s, 3)))
             elif verdict == "wait":
@@ -345,21 +320,6 @@ class TriggerEngine:
                 self._fired.remove(held.fired)
         self._held = waiting
         return events
-
-    def _held_silence(self, start_s: float) -> str:
-        """'fire' once the silence that began at start_s lasted pause_s, 'drop' if speech broke it first.
-
-        The VAD's record of pauses is read, not just the silence now: a worker
-        that was busy gets the next word and the pause after it in one feed
-        ("dinner to | go?"), and must not take the later pause for this one.
-        """
-        vad, pause_s = self._vad, self.config.pause_s
-        if vad.silence_s and abs(vad.silence_start_s - start_s) < 1e-6:
-            return "fire" if vad.silence_s >= pause_s or not vad.in_speech else "wait"
-        for begin, stop in vad.pauses:
-            if abs(begin - start_s) < 1e-6:
-                return "fire" if stop - begin >= pause_s else "drop"
-        return "drop"  # too long ago to tell: later decodes decide
 
     def _confirm(self, decoding: Decoding, words: list[Word], cand: Candidate, committed: bool) -> _Confirmed | None:
         """The candidate (or an overlapping alternative) that passes, with its confidence."""
