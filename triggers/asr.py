@@ -128,7 +128,7 @@ class WhisperRecognizer:
             decoding.encoder_output,
             [prompt],
             beam_size=1,
-            max_length=min(448, len(prompt) + budget),
+            max_length=_max_length(len(prompt), len(forced), budget),
             suppress_blank=True,
             suppress_tokens=self._suppress,
         )
@@ -175,6 +175,16 @@ class WhisperRecognizer:
                 continue
             words.append(Word(text, offset + float(w["start"]), offset + float(w["end"]), float(w["probability"]), tuple(w["tokens"])))
         return _drop_loops(_drop_restarted_tail(words))
+
+
+def _max_length(prompt: int, forced: int, new: int) -> int:
+    """CTranslate2's `max_length` that lets `new` tokens follow `forced` prefix tokens.
+
+    Its Whisper decoding stops at min(max_length / 2, max_length - start), with
+    the forced tokens counted as output (CTranslate2 issue #1856), so a plain
+    prompt + budget generated about half the budget.
+    """
+    return min(448, max(2 * (forced + new) + 2, prompt + new))
 
 
 def _token_budget(num_frames: int) -> int:
