@@ -25,8 +25,8 @@ MAX_DURATION_S = 60.0
 # A clip that decodes to less than this share of the frames its container declares
 # was cut short or damaged; a little slack covers containers that round their counts.
 _MIN_FRAME_SHARE = 0.9
-# x264's output depends on its thread count; a fixed count keeps the bytes (and so
-# any cache keyed on the file's hash) the same on every machine.
+# x264's output depends on its thread count; a fixed count keeps the pictures the
+# same on every machine (the bytes can still differ run to run: see test_media).
 _X264_THREADS = 2
 
 
