@@ -65,9 +65,9 @@ class Room:
         # Two pages answered before either connect ran: both connects see the pair; wire it once.
         plan = [(newcomer, [o for o in others if self._claim(newcomer, o)])]
         plan += [(other, [newcomer]) for other in others if self._claim(other, newcomer)]
-        receivers = [receiver for receiver, sources in plan if sources]
-        jobs = [receiver.receive_from(sources) for receiver, sources in plan if sources]
-        for receiver, outcome in zip(receivers, await asyncio.gather(*jobs, return_exceptions=True)):
+        plan = [(receiver, sources) for receiver, sources in plan if sources]
+        outcomes = await asyncio.gather(*(receiver.receive_from(sources) for receiver, sources in plan), return_exceptions=True)
+        for (receiver, _), outcome in zip(plan, outcomes):
             if not isinstance(outcome, BaseException):
                 continue
             if self.participants.get(receiver.name) is not receiver:

@@ -9,6 +9,7 @@ speech break it first.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Literal
 
 from triggers.vad import VoiceActivity
@@ -21,14 +22,14 @@ PAUSE_LATE_S = 0.3
 Verdict = Literal["fire", "wait", "drop"]
 
 
+@dataclass
 class Pauses:
     """Reads one stream's VoiceActivity against the engine's pause settings."""
 
-    def __init__(self, vad: VoiceActivity, pause_s: float, hold_silence_s: float, edge_guard_s: float) -> None:
-        self.vad = vad
-        self.pause_s = pause_s
-        self.hold_silence_s = hold_silence_s
-        self.edge_guard_s = edge_guard_s
+    vad: VoiceActivity
+    pause_s: float
+    hold_silence_s: float
+    edge_guard_s: float
 
     def followed(self, end_s: float, now_s: float) -> bool:
         """The speaker paused for pause_s right after `end_s` (the pause may be over by now).

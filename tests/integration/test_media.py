@@ -261,9 +261,9 @@ def test_failed_overwrite_keeps_the_old_file(tmp_path: Path) -> None:
 
 def _decoded(path: Path) -> tuple[np.ndarray, np.ndarray]:
     with av.open(str(path)) as c:
-        video = np.stack([f.to_ndarray(format="rgb24") for f in c.decode(c.streams.video[0])]).astype(np.int16)
-    with av.open(str(path)) as c:
-        audio = np.concatenate([f.to_ndarray() for f in c.decode(c.streams.audio[0])], axis=1)
+        frames = list(c.decode(video=0, audio=0))
+    video = np.stack([f.to_ndarray(format="rgb24") for f in frames if isinstance(f, av.VideoFrame)]).astype(np.int16)
+    audio = np.concatenate([f.to_ndarray() for f in frames if isinstance(f, av.AudioFrame)], axis=1)
     return video, audio
 
 
