@@ -264,3 +264,51 @@ def test_a_held_phrase_fires_when_the_stream_ends():
     assert triggers(events) == [] and rec.redecodes == 1
     (event,) = triggers(engine.flush())
     assert event.emitted_at_s == pytest.approx(1.8, abs=0.021)
+
+
+class RevisingRecognizer(ScriptedRecognizer):
+    """Hears `early` words until the window reaches `revise_at_s`, then `late` ones."""
+
+    def __init__(self, early, late, revise_at_s: float, **kw) -> None:
+        super().__init__(early, **kw)
+        self.early, self.late, self.revise_at = early, late, revise_at_s
+
+    def decode(self, audio, offset_s, hotwords=None):
+        self.words = self.late if offset_s + len(audio) / 16000 >= self.revise_at else self.early
+        return super().decode(audio, offset_s, hotwords)
+
+
+def test_a_phrase_heard_late_in_words_already_committed_still_fires():
+    # LocalAgreement commits "an island in shoes" from two early decodes; a later
+    # decode of the same audio, with more context, hears "running shoes" there.
+    tail = [("money", 1.7, 2.0), ("is", 2.0, 2.2), ("already", 2.2, 2.7), ("sunk", 2.7, 3.2), ("in", 3.2, 3.4)]
+    early = words(("an", 0.5, 0.7), ("island", 0.7, 1.1), ("in", 1.1, 1.2), ("shoes", 1.2, 1.6), *tail)
+    late = words(("a", 0.5, 0.7), ("running", 0.7, 1.2), ("shoes", 1.2, 1.6), *tail)
+    rec = RevisingRecognizer(early, late, revise_at_s=3.0, deficit=15.0)
+    engine = TriggerEngine(["running shoes"], recognizer=rec, participant="ana", vad=ScriptedVAD([(0.5, 3.4)]))
+    events = run(engine, 5.0)
+    (event,) = triggers(events)
+    assert event.heard == "running shoes" and event.phrase_end_s == pytest.approx(1.6)
+    assert event.emitted_at_s >= 3.0
+    final = [e for e in events if isinstance(e, TranscriptEvent) and e.final]
+    assert final and "island" in final[0].text  # the transcript keeps what it committed
+
+
+class CunningRecognizer(RevisingRecognizer):
+    """Forcing the phrase costs 2 nats where "cunning" was heard, 15 elsewhere."""
+
+    def score(self, decoding, sequences):
+        self.score_calls += 1
+        cheap = self.tokens_for(["cunning"])[0] in sequences[0]
+        return [0.0, -2.0 if cheap else -15.0]
+
+
+def test_a_misheard_span_in_a_later_reading_of_committed_words_is_not_forced():
+    # Only a phrase the decoder wrote itself is taken from the later reading:
+    # there, forcing the phrase onto "cunning shoes" fired on near-misses.
+    tail = [("money", 1.7, 2.0), ("is", 2.0, 2.2), ("already", 2.2, 2.7), ("sunk", 2.7, 3.2), ("in", 3.2, 3.4)]
+    early = words(("an", 0.5, 0.7), ("island", 0.7, 1.1), ("in", 1.1, 1.2), ("shoes", 1.2, 1.6), *tail)
+    late = words(("a", 0.5, 0.7), ("cunning", 0.7, 1.2), ("shoes", 1.2, 1.6), *tail)
+    rec = CunningRecognizer(early, late, revise_at_s=3.0)
+    engine = TriggerEngine(["running shoes"], recognizer=rec, participant="ana", vad=ScriptedVAD([(0.5, 3.4)]))
+    assert triggers(run(engine, 5.0)) == []
