@@ -134,6 +134,26 @@ class WhisperRecognizer:
         )
         return self.tokenizer.decode([t for t in result.sequences_ids[0] if t < self.tokenizer.eot]).split()
 
+    def rewrites(self, decoding: Decoding, hotwords: str, n: int) -> list[list[str]]:
+        """The `n` best readings of the same audio under `hotwords`, by beam search.
+
+        Greedy decoding commits to its first word choice; a phrase misheard as
+        several words ("how we can get away") is often still among the beam's
+        other readings ("that weekend getaway").
+        """
+        prompt = self._context(hotwords) + self._prompt
+        (result,) = self._model.generate(
+            decoding.encoder_output,
+            [prompt],
+            beam_size=n,
+            num_hypotheses=n,
+            max_length=_max_length(len(prompt), 0, _token_budget(decoding.num_frames)),
+            suppress_blank=True,
+            suppress_tokens=self._suppress,
+        )
+        eot = self.tokenizer.eot
+        return [self.tokenizer.decode([t for t in seq if t < eot]).split() for seq in result.sequences_ids]
+
     def _context(self, hotwords: str | None) -> list[int]:
         # as faster-whisper's `hotwords`: previous-text context the decoder attends to
         if not hotwords or not hotwords.strip():

@@ -89,6 +89,11 @@ class ScriptedRecognizer:
             return self.plain[: len(heard) + 1] if self.plain is not None else heard
         return self.biased if self.biased is not None else heard
 
+    def rewrites(self, decoding: Decoding, hotwords: str, n: int) -> list[list[str]]:
+        self.redecodes += 1
+        heard = [w.text for w in decoding.words]
+        return [self.biased, heard] if self.biased is not None else [heard]
+
     def tokens_for(self, words) -> list[int]:
         return [hash(w) % 50000 for w in words]
 
