@@ -154,6 +154,10 @@ class WhisperRecognizer:
         eot = self.tokenizer.eot
         return [self.tokenizer.decode([t for t in seq if t < eot]).split() for seq in result.sequences_ids]
 
+    def timed(self, decoding: Decoding, words: Sequence[str]) -> list[Word]:
+        """Another reading of the decoding's audio, with word times from its encoder output."""
+        return self._align(decoding, self.tokens_for(words))
+
     def _context(self, hotwords: str | None) -> list[int]:
         # as faster-whisper's `hotwords`: previous-text context the decoder attends to
         if not hotwords or not hotwords.strip():

@@ -14,11 +14,11 @@ that holds the phrase counts if it costs no more than its own limit.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from difflib import SequenceMatcher
 
 from triggers.asr import Decoding, WhisperRecognizer, Word
-from triggers.matcher import Candidate, PhraseMatcher
+from triggers.matcher import Candidate, Phrase, PhraseMatcher
 from triggers.normalize import word_key
 
 
@@ -27,6 +27,7 @@ class Verdict:
     accepted: bool
     deficit: float  # nats the phrase loses against what was decoded
     confidence: float
+    reading: tuple[str, ...] = ()  # for a second look: the rewrite that holds the phrase
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,7 @@ class DeficitLimits:
 # found a reading with the phrase for 8 true utterances and for no near-miss or
 # unrelated sentence; a beam of 5 missed "I've been dreaming about a weekend
 # getaway" ("... that weekend getaway" came tenth).
-_REWRITES = 10
+REWRITES = 10
 _FREE_WORDS_BEFORE = 2  # words before the phrase the unbiased decode may re-hear
 _FREE_WORDS_AFTER = 2
 
@@ -99,17 +100,20 @@ class AcousticVerifier:
 
     def second_look(self, decoding: Decoding, words: list[Word], cand: Candidate) -> Verdict:
         """Verdict on the cheapest rewrite holding the phrase among a phrase-biased beam's readings."""
-        matcher = PhraseMatcher([cand.phrase])
-        holding = [
-            reading
-            for reading in self.recognizer.rewrites(decoding, cand.phrase.text, _REWRITES)
-            if any(c.exact for c in matcher.candidates(reading))
-        ]
+        readings = self.recognizer.rewrites(decoding, cand.phrase.text, REWRITES)
+        found = self.cheapest_reading(decoding, [w.text for w in words], cand.phrase, readings)
+        return found[1] if found else Verdict(False, math.inf, 0.0)
+
+    def cheapest_reading(
+        self, decoding: Decoding, heard: list[str], phrase: Phrase, readings: list[list[str]]
+    ) -> tuple[list[str], Verdict] | None:
+        """The reading holding `phrase` that costs least against `heard`, with its verdict (limit: second_look)."""
+        matcher = PhraseMatcher([phrase])
+        holding = [r for r in readings if any(c.exact for c in matcher.candidates(r))]
         if not holding:
-            return Verdict(False, math.inf, 0.0)
-        heard = [w.text for w in words]
-        deficit = min(self._deficit(decoding, heard, reading) for reading in holding)
-        return self._verdict(deficit, self.limits.second_look)
+            return None
+        deficit, reading = min((self._deficit(decoding, heard, r), r) for r in holding)
+        return reading, replace(self._verdict(deficit, self.limits.second_look), reading=tuple(reading))
 
     def in_grey_zone(self, verdict: Verdict) -> bool:
         return not verdict.accepted and verdict.deficit <= self.limits.grey_zone

@@ -73,6 +73,7 @@ class ScriptedRecognizer:
         self.deficit = deficit
         self.biased = biased
         self.redecodes = 0
+        self.rewrite_calls = 0
         self.windows: list[tuple[float, float]] = []
         self.score_calls = 0
 
@@ -90,9 +91,17 @@ class ScriptedRecognizer:
         return self.biased if self.biased is not None else heard
 
     def rewrites(self, decoding: Decoding, hotwords: str, n: int) -> list[list[str]]:
-        self.redecodes += 1
+        self.rewrite_calls += 1
         heard = [w.text for w in decoding.words]
         return [self.biased, heard] if self.biased is not None else [heard]
+
+    def timed(self, decoding: Decoding, words: list[str]) -> list[Word]:
+        """A reading's words spread evenly over the span of the decoded words."""
+        if not decoding.words:
+            return []
+        start, end = decoding.words[0].start, decoding.words[-1].end
+        step = (end - start) / len(words)
+        return [Word(w, start + i * step, start + (i + 1) * step, 0.9) for i, w in enumerate(words)]
 
     def tokens_for(self, words) -> list[int]:
         return [hash(w) % 50000 for w in words]

@@ -69,13 +69,13 @@ def test_grey_zone_candidate_fires_when_a_biased_second_look_holds_the_phrase():
     script = words(("and", 0.5, 0.7), ("we", 0.7, 0.8), ("can", 0.8, 1.0), ("get", 1.0, 1.2), ("away", 1.2, 1.5), ("soon", 1.5, 1.9))
     engine, rec = make(script, [(0.5, 1.9)], phrases=["weekend getaway"], deficit=12.0, biased="a weekend getaway soon".split())
     (event,) = triggers(run(engine, 3.0))
-    assert event.phrase == "weekend getaway" and rec.redecodes >= 1
+    assert event.phrase == "weekend getaway" and rec.rewrite_calls >= 1
 
 
 def test_grey_zone_candidate_stays_quiet_when_the_second_look_does_not_hear_it():
     script = words(("dinner", 0.5, 0.9), ("tomorrow", 0.9, 1.4), ("then", 1.4, 1.7))
     engine, rec = make(script, [(0.5, 1.7)], deficit=12.0)
-    assert triggers(run(engine, 3.0)) == [] and rec.redecodes >= 1
+    assert triggers(run(engine, 3.0)) == [] and rec.rewrite_calls >= 1
 
 
 def test_exact_phrase_from_a_biased_decode_needs_the_unbiased_check():
@@ -312,3 +312,44 @@ def test_a_misheard_span_in_a_later_reading_of_committed_words_is_not_forced():
     rec = CunningRecognizer(early, late, revise_at_s=3.0)
     engine = TriggerEngine(["running shoes"], recognizer=rec, participant="ana", vad=ScriptedVAD([(0.5, 3.4)]))
     assert triggers(run(engine, 5.0)) == []
+
+
+LOST = words(("making", 0.5, 0.9), ("this", 0.9, 1.1), ("on", 1.1, 1.2), ("your", 1.2, 1.4), ("winner", 1.4, 1.8))
+
+
+def test_a_phrase_only_a_beam_reads_fires_at_the_utterance_end():
+    # the streaming decodes never wrote it ("winner" only resembles a phrase word);
+    # the beam's reading of the whole utterance does
+    engine, rec = make(LOST, [(0.5, 1.8)], biased="making lasagna for dinner tonight".split())
+    (event,) = triggers(run(engine, 3.0))
+    assert event.heard == "dinner tonight" and rec.rewrite_calls == 1
+    assert event.phrase_end_s == pytest.approx(1.8) and event.emitted_at_s >= 1.8 + 0.35  # once the VAD closed it
+
+
+class DearReadings(ScriptedRecognizer):
+    def score(self, decoding, sequences):
+        self.score_calls += 1
+        return [0.0, -20.0]  # every other reading costs 20 nats
+
+
+def test_a_beam_reading_that_costs_too_much_does_not_fire():
+    rec = DearReadings(LOST, biased="making lasagna for dinner tonight".split())
+    engine = TriggerEngine(["dinner tonight"], recognizer=rec, vad=ScriptedVAD([(0.5, 1.8)]))
+    assert triggers(run(engine, 3.0)) == [] and rec.rewrite_calls == 1
+
+
+def test_no_beam_reading_without_hotwords():
+    engine, rec = make(LOST, [(0.5, 1.8)], biased="making lasagna for dinner tonight".split(), hotwords=False)
+    assert triggers(run(engine, 3.0)) == [] and rec.rewrite_calls == 0
+
+
+def test_a_second_look_counts_only_where_its_rewrite_puts_the_phrase():
+    # "rough noise" resembles the phrase; the beam's rewrite holds "running shoes",
+    # but where the phrase was already heard and fired, not in place of "rough noise"
+    script = words(("my", 0.5, 0.7), ("running", 0.7, 1.0), ("shoes", 1.0, 1.3), ("were", 1.3, 1.6),
+                   ("half", 1.6, 1.9), ("rough", 1.9, 2.3), ("noise", 2.3, 2.7))
+    engine, rec = make(script, [(0.5, 2.7)], phrases=["running shoes"], deficit=12.0,
+                       biased="my running shoes were half rough noise".split())
+    (event,) = triggers(run(engine, 4.0))
+    assert event.heard == "running shoes" and event.phrase_end_s == pytest.approx(1.3)
+    assert rec.rewrite_calls >= 1
