@@ -353,3 +353,8 @@ def test_a_second_look_counts_only_where_its_rewrite_puts_the_phrase():
     (event,) = triggers(run(engine, 4.0))
     assert event.heard == "running shoes" and event.phrase_end_s == pytest.approx(1.3)
     assert rec.rewrite_calls >= 1
+
+
+def test_no_sweep_of_an_utterance_where_a_phrase_already_fired():
+    engine, rec = make(SENTENCE, [(0.5, 1.7)])
+    assert len(triggers(run(engine, 4.0))) == 1 and rec.rewrite_calls == 0
