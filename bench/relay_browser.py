@@ -62,7 +62,8 @@ WATCH_JS = """
     const video = document.querySelector('video[data-participant="alice"]');
     if (!video || !video.requestVideoFrameCallback) { setTimeout(attach, 100); return; }
     const tick = (now, meta) => {
-      window.__frames.push([performance.timeOrigin + meta.expectedDisplayTime, labelled(video)]);
+      const received = meta.receiveTime ? performance.timeOrigin + meta.receiveTime : null;
+      window.__frames.push([performance.timeOrigin + meta.expectedDisplayTime, labelled(video), received]);
       video.requestVideoFrameCallback(tick);
     };
     video.requestVideoFrameCallback(tick);
@@ -141,9 +142,11 @@ def run(minutes: float, tmp: Path) -> dict:
 
 
 def analyse(frames: list, events: list) -> dict:
-    frames = [(t / 1000.0, on) for t, on in frames if on is not None]
-    onsets = [t for (t, on), (_, before) in zip(frames[1:], frames[:-1]) if on and not before]
+    frames = [(t / 1000.0, on, (r or t) / 1000.0) for t, on, r in frames if on is not None]
+    onsets = [t for (t, on, _), (_, before, _) in zip(frames[1:], frames[:-1]) if on and not before]
+    arrivals = [r for (_, on, r), (_, before, _) in zip(frames[1:], frames[:-1]) if on and not before]
     triggers = [e for e in events if e["type"] == "trigger" and e["participant"] == "alice"]
+    starts = [e["t"] for e in events if e["type"] == "ad-start" and e["participant"] == "alice"]
     lat = []
     for trig in triggers:
         after = [o - trig["phrase_end_t"] for o in onsets if 0 < o - trig["phrase_end_t"] < 5.0]
@@ -158,7 +161,21 @@ def analyse(frames: list, events: list) -> dict:
         "trigger_to_ad_p50_s": q(lat, 50),
         "trigger_to_ad_p95_s": q(lat, 95),
         "speech_p50_s": q([t["t"] - t["phrase_end_t"] for t in triggers], 50),
+        # the rest of the path: trigger -> first ad frame handed to the encoders -> shown
+        "trigger_to_handed_p50_s": q(_gaps([t["t"] for t in triggers], starts), 50),
+        "handed_to_shown_p50_s": q(_gaps(starts, onsets), 50),
+        "handed_to_received_p50_s": q(_gaps(starts, arrivals), 50),  # the frame's last packet in the page
     }
+
+
+def _gaps(earlier: list[float], later: list[float], within_s: float = 5.0) -> list[float]:
+    """For each time in `earlier`, how long until the first time in `later` after it."""
+    gaps = []
+    for t in earlier:
+        after = [u - t for u in later if 0 <= u - t < within_s]
+        if after:
+            gaps.append(min(after))
+    return gaps
 
 
 def markdown(r: dict) -> str:
@@ -170,6 +187,9 @@ def markdown(r: dict) -> str:
         f"| Trigger-to-ad p50 (phrase end received → first labelled frame displayed on the listener's page) | {f(r['trigger_to_ad_p50_s'])} over {r['ads_seen']}/{r['triggers']} triggers | ≤ 0.7 s | {ok(r['trigger_to_ad_p50_s'], 0.7)} |",
         f"| Trigger-to-ad p95 | {f(r['trigger_to_ad_p95_s'])} | ≤ 1.2 s | {ok(r['trigger_to_ad_p95_s'], 1.2)} |",
         f"| &nbsp;&nbsp;of which: phrase end received → trigger (speech), p50 | {f(r['speech_p50_s'])} | | |",
+        f"| &nbsp;&nbsp;trigger → first ad frame handed to the encoders, p50 | {f(r.get('trigger_to_handed_p50_s'))} | | |",
+        f"| &nbsp;&nbsp;first ad frame handed → displayed, p50 | {f(r.get('handed_to_shown_p50_s'))} | | |",
+        f"| &nbsp;&nbsp;&nbsp;&nbsp;of which handed → received by the page, p50 | {f(r.get('handed_to_received_p50_s'))} | | |",
         "",
         f"_Relay and both browsers (at nice 10, standing in for machines of their own) on one {r['machine']['cpu']} ({r['machine']['cores']} cores), {r['date'][:10]}._",
     ]
