@@ -1,12 +1,13 @@
 """The trigger engine: 16 kHz audio in, transcript and trigger events out.
 
 Per stream: VAD opens an utterance; while it lasts, the window since its start is
-re-decoded every `step_s` of audio with committed words forced as a prefix;
-LocalAgreement splits committed from tentative words; every hypothesis, tentative
-words included, is searched for phrases so triggers fire early, and so is each
-decode's own reading of words already committed. The window is
-bounded (committed words are released from its front), so cost per audio second
-stays flat however long the call runs.
+re-decoded every `step_s` of audio and at every pause; LocalAgreement splits
+committed from tentative words; every hypothesis, tentative words included, is
+searched for phrases so triggers fire early, and so is each decode's own reading
+of words already committed. At each pause and at the utterance's end a beam
+reads the window once more (sweep.py). The window is bounded (committed words
+are released from its front), so cost per audio second stays flat however long
+the call runs.
 """
 
 from __future__ import annotations
@@ -111,6 +112,8 @@ class TriggerEngine:
         self._last_partial = ""
         self._alert_until = 0.0
         self._sweep_due: tuple[Decoding, list[Word]] | None = None
+        self._paused_at_s = -1.0  # the silence_start_s of the last pause decoded and swept
+        self._swept: Decoding | None = None
 
     @staticmethod
     def parse_phrases(phrases: Sequence[Phrase | str]) -> list[Phrase]:
@@ -146,8 +149,12 @@ class TriggerEngine:
         if ended is not None and not self._vad.in_speech:
             return events + self._decode(final=True)
         step_done = self._fed - self._last_decode >= self._step_s() * SAMPLE_RATE
-        if step_done or self._pause_began() or self.now_s >= self._due_s:
-            return events + self._decode(final=False)
+        pause = self._pause_began()
+        if step_done or pause or self.now_s >= self._due_s:
+            events += self._decode(final=False)
+            if pause and self._last_decoding is not None:
+                self._paused_at_s = self._vad.silence_start_s
+                self._queue_sweep(self._last_decoding)
         return events
 
     def _paused(self) -> bool:
@@ -158,8 +165,8 @@ class TriggerEngine:
         return self.now_s < self._alert_until
 
     def _pause_began(self) -> bool:
-        """On alert, a pause after speech is worth one decode at once."""
-        return self._on_alert() and self._paused() and self._silence_at_decode < self.config.pause_s
+        """A pause after speech: worth one decode at once (none if the last one ran in it) and a sweep."""
+        return self._paused() and self._vad.silence_start_s != self._paused_at_s
 
     def _step_s(self) -> float:
         return self.config.alert_step_s if self._on_alert() else self.config.step_s
@@ -227,7 +234,7 @@ class TriggerEngine:
             stable = sum(1 for w in heard if w.end <= self._policy.committed_end)
             events.extend(self._detect(decoding, heard, final, stable, exact_only=True))
         if final:
-            self._queue_sweep(decoding, heard)
+            self._queue_sweep(decoding)
             if words:
                 events.append(self._transcript(words, final=True))
             self._close()
@@ -306,18 +313,20 @@ class TriggerEngine:
         self._fired = [f for f in self._fired if f.end_s > window_end - 120.0]
         return events
 
-    def _queue_sweep(self, decoding: Decoding, heard: list[Word]) -> None:
-        """At an utterance's end: read it once more (see sweep.py), at the next feed.
+    def _queue_sweep(self, decoding: Decoding) -> None:
+        """At a pause or an utterance's end: read the window once more (see sweep.py), at the next feed.
 
-        Deferred so that what the final decode found goes out first, and skipped
-        where a phrase already fired: live, that phrase's ad is starting then,
-        and a sweep beside it delayed the ad's first frame in the browser bench.
-        (Sweeping only utterances with a word like a phrase word saved 5% of the
-        CPU time on the bench corpus, and lost a true utterance.)
+        Deferred so that what the decode found goes out first, and skipped
+        where a phrase already fired in the window: live, that phrase's ad is
+        starting then, and a sweep beside it delayed the ad's first frame in the
+        browser bench. Each decoding is swept once. (Sweeping only windows with
+        a word like a phrase word saved 5% of the CPU time on the bench corpus,
+        and lost a true utterance.)
         """
+        heard = [] if self._is_non_speech(decoding) else decoding.words
         fired_here = any(f.end_s >= self._start / SAMPLE_RATE for f in self._fired)
-        if self._hotwords is not None and heard and not fired_here:
-            self._sweep_due = (decoding, heard)
+        if self._hotwords is not None and heard and not fired_here and decoding is not self._swept:
+            self._sweep_due, self._swept = (decoding, heard), decoding
 
     def _run_sweep(self) -> list[TriggerEvent]:
         """Phrases the queued sweep finds, unless that occurrence already fired."""

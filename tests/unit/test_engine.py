@@ -317,13 +317,21 @@ def test_a_misheard_span_in_a_later_reading_of_committed_words_is_not_forced():
 LOST = words(("making", 0.5, 0.9), ("this", 0.9, 1.1), ("on", 1.1, 1.2), ("your", 1.2, 1.4), ("winner", 1.4, 1.8))
 
 
-def test_a_phrase_only_a_beam_reads_fires_at_the_utterance_end():
+def test_a_phrase_only_a_beam_reads_fires_at_the_pause_after_it():
     # the streaming decodes never wrote it ("winner" only resembles a phrase word);
-    # the beam's reading of the whole utterance does
+    # the beam's reading of the window at the pause does
     engine, rec = make(LOST, [(0.5, 1.8)], biased="making lasagna for dinner tonight".split())
     (event,) = triggers(run(engine, 3.0))
-    assert event.heard == "dinner tonight" and rec.rewrite_calls == 1
-    assert event.phrase_end_s == pytest.approx(1.8) and event.emitted_at_s >= 1.8 + 0.35  # once the VAD closed it
+    assert event.heard == "dinner tonight" and rec.rewrite_calls == 1  # not again at the utterance's end
+    assert event.phrase_end_s == pytest.approx(1.8)
+    assert 1.8 + EngineConfig().pause_s <= event.emitted_at_s < 1.8 + 0.35  # before the VAD closed the utterance
+
+
+def test_each_pause_and_the_utterance_end_are_swept_once():
+    # two pauses in one utterance; the final decode reuses the second pause's decoding
+    rec = DearReadings(LOST + words(("then", 2.3, 2.6), ("home", 2.6, 3.0)), biased="making lasagna for dinner tonight".split())
+    engine = TriggerEngine(["dinner tonight"], recognizer=rec, vad=ScriptedVAD([(0.5, 1.8), (2.3, 3.0)]))
+    assert triggers(run(engine, 4.0)) == [] and rec.rewrite_calls == 2
 
 
 class DearReadings(ScriptedRecognizer):
@@ -335,7 +343,7 @@ class DearReadings(ScriptedRecognizer):
 def test_a_beam_reading_that_costs_too_much_does_not_fire():
     rec = DearReadings(LOST, biased="making lasagna for dinner tonight".split())
     engine = TriggerEngine(["dinner tonight"], recognizer=rec, vad=ScriptedVAD([(0.5, 1.8)]))
-    assert triggers(run(engine, 3.0)) == [] and rec.rewrite_calls == 1
+    assert triggers(run(engine, 3.0)) == [] and rec.rewrite_calls == 1  # at the pause; the end reuses its decoding
 
 
 def test_no_beam_reading_without_hotwords():
