@@ -22,6 +22,7 @@ from triggers.asr import Decoding, WhisperRecognizer, Word
 from triggers.audio import SAMPLE_RATE
 from triggers.events import Event, TranscriptEvent, TriggerEvent
 from triggers.matcher import Candidate, Phrase, PhraseMatcher
+from triggers.occurrences import Occurrence, Occurrences
 from triggers.pauses import Pauses
 from triggers.policy import LocalAgreement
 from triggers.vad import VADConfig, VoiceActivity
@@ -64,18 +65,11 @@ _Confirmed = tuple[Candidate, float]  # the span that passed, and its confidence
 
 
 @dataclass
-class _Fired:
-    phrase: str
-    start_s: float
-    end_s: float
-
-
-@dataclass
 class _Held:
     """A confirmed phrase heard just as the speaker fell silent: it fires once the pause is real."""
 
     event: TriggerEvent
-    fired: _Fired
+    fired: Occurrence
     silence_start_s: float  # the silence it waits on: it must grow into a pause
 
 
@@ -106,7 +100,7 @@ class TriggerEngine:
         self._silence_at_decode = 0.0  # the VAD's silence_s when the last decode ran
         self._due_s = math.inf  # a waiting candidate's guards pass then: decode
         self._policy = LocalAgreement()
-        self._fired: list[_Fired] = []
+        self._fired = Occurrences()
         self._held: list[_Held] = []
         self._rejected: set[tuple[str, str, float]] = set()
         self._last_partial = ""
@@ -291,7 +285,7 @@ class TriggerEngine:
             if exact_only and not cand.exact:
                 continue
             start, end = words[cand.first].start, words[cand.last].end
-            if self._suppressed(cand.phrase, start, end):
+            if self._fired.suppressed(cand.phrase, start, end):
                 continue
             ready = 0.0 if final else self._ready_at(cand, words)
             hold = ready > window_end and self._falling_silent(cand, words)
@@ -303,14 +297,13 @@ class TriggerEngine:
                 continue
             cand, confidence = confirmed
             start, end = words[cand.first].start, words[cand.last].end
-            fired = _Fired(cand.phrase.key, start, end)
-            self._fired.append(fired)  # a held phrase is not heard twice either
+            fired = self._fired.add(cand.phrase, start, end)  # a held phrase is not heard twice either
             event = self._event(cand, end, confidence)
             if hold:
                 self._held.append(_Held(event, fired, self._vad.silence_start_s))
             else:
                 events.append(event)
-        self._fired = [f for f in self._fired if f.end_s > window_end - 120.0]
+        self._fired.forget_before(window_end - 120.0)
         return events
 
     def _queue_sweep(self, decoding: Decoding) -> None:
@@ -324,7 +317,7 @@ class TriggerEngine:
         and lost a true utterance.)
         """
         heard = [] if self._is_non_speech(decoding) else decoding.words
-        fired_here = any(f.end_s >= self._start / SAMPLE_RATE for f in self._fired)
+        fired_here = self._fired.any_since(self._start / SAMPLE_RATE)
         if self._hotwords is not None and heard and not fired_here and decoding is not self._swept:
             self._sweep_due, self._swept = (decoding, heard), decoding
 
@@ -335,8 +328,8 @@ class TriggerEngine:
         (decoding, heard), self._sweep_due = self._sweep_due, None
         events = []
         for find in sweep(self.recognizer, self._verifier, decoding, heard, self._matcher.phrases, self._hotwords):
-            if not self._suppressed(find.candidate.phrase, find.start_s, find.end_s):
-                self._fired.append(_Fired(find.candidate.phrase.key, find.start_s, find.end_s))
+            if not self._fired.suppressed(find.candidate.phrase, find.start_s, find.end_s):
+                self._fired.add(find.candidate.phrase, find.start_s, find.end_s)
                 events.append(self._event(find.candidate, find.end_s, find.confidence))
         return events
 
@@ -371,8 +364,8 @@ class TriggerEngine:
                 events.append(replace(held.event, emitted_at_s=round(self.now_s, 3)))
             elif verdict == "wait":
                 waiting.append(held)
-            elif held.fired in self._fired:  # talked on: later decodes decide
-                self._fired.remove(held.fired)
+            else:  # talked on: later decodes decide
+                self._fired.discard(held.fired)
         self._held = waiting
         return events
 
@@ -409,14 +402,3 @@ class TriggerEngine:
             return cand, probability
         verdict = self._verifier.unbiased_look(decoding, words, cand)
         return (cand, min(probability, verdict.confidence)) if verdict.accepted else None
-
-    def _suppressed(self, phrase: Phrase, start: float, end: float) -> bool:
-        """One event per spoken occurrence, and the phrase's cooldown."""
-        for f in self._fired:
-            if f.phrase != phrase.key:
-                continue
-            if start < f.end_s + 0.3 and end > f.start_s - 0.3:
-                return True
-            if start < f.end_s + phrase.cooldown_s:
-                return True
-        return False
