@@ -192,6 +192,12 @@ NEAR_MISSES: dict[str, list[str]] = {
         "He made a quick getaway after the meeting.",
         "The weekend break was cancelled.",
         "Every weekend gets away from me somehow.",
+        # tiny.en hears espeak-ng's "weekend getaway" as "we can get away": the
+        # reverse slip must not fire either.
+        "I don't think we can get away with that.",
+        "We couldn't get away from the crowds.",
+        "If we leave early we can get away before the traffic.",
+        "Do you think we can get away for a few days?",
     ],
 }
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -138,7 +139,7 @@ def run(minutes: float, tmp: Path) -> dict:
     finally:
         proc.terminate()
         proc.wait(10)
-    return analyse(frames, events)
+    return {**analyse(frames, events), **speech_split((data / "serve.log").read_text())}
 
 
 def analyse(frames: list, events: list) -> dict:
@@ -168,6 +169,20 @@ def analyse(frames: list, events: list) -> dict:
     }
 
 
+_LATENCY_LOG = re.compile(r"said '[^']*' .*; latency ([0-9.]+) s on the audio clock, ([0-9.]+) s wall")
+
+
+def speech_split(log: str) -> dict:
+    """The speech part split in two, from the relay's log of alice's triggers.
+
+    On the audio clock: how much audio the engine waited for (pause, guards);
+    the rest of the wall time is how far its decodes ran behind the audio.
+    """
+    pairs = [(float(a), float(w)) for a, w in _LATENCY_LOG.findall(log)]
+    q = lambda xs: round(float(np.percentile(xs, 50)), 3) if xs else None  # noqa: E731
+    return {"speech_audio_clock_p50_s": q([a for a, _ in pairs]), "speech_compute_lag_p50_s": q([w - a for a, w in pairs])}
+
+
 def _gaps(earlier: list[float], later: list[float], within_s: float = 5.0) -> list[float]:
     """For each time in `earlier`, how long until the first time in `later` after it."""
     gaps = []
@@ -187,6 +202,7 @@ def markdown(r: dict) -> str:
         f"| Trigger-to-ad p50 (phrase end received → first labelled frame displayed on the listener's page) | {f(r['trigger_to_ad_p50_s'])} over {r['ads_seen']}/{r['triggers']} triggers | ≤ 0.7 s | {ok(r['trigger_to_ad_p50_s'], 0.7)} |",
         f"| Trigger-to-ad p95 | {f(r['trigger_to_ad_p95_s'])} | ≤ 1.2 s | {ok(r['trigger_to_ad_p95_s'], 1.2)} |",
         f"| &nbsp;&nbsp;of which: phrase end received → trigger (speech), p50 | {f(r['speech_p50_s'])} | | |",
+        f"| &nbsp;&nbsp;&nbsp;&nbsp;of which audio the engine waited for (audio clock) / decodes running behind, p50 | {f(r.get('speech_audio_clock_p50_s'))} / {f(r.get('speech_compute_lag_p50_s'))} | | |",
         f"| &nbsp;&nbsp;trigger → first ad frame handed to the encoders, p50 | {f(r.get('trigger_to_handed_p50_s'))} | | |",
         f"| &nbsp;&nbsp;first ad frame handed → displayed, p50 | {f(r.get('handed_to_shown_p50_s'))} | | |",
         f"| &nbsp;&nbsp;&nbsp;&nbsp;of which handed → received by the page, p50 | {f(r.get('handed_to_received_p50_s'))} | | |",
