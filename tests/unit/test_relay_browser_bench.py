@@ -1,0 +1,38 @@
+"""The browser bench's arithmetic: which frame counts as the ad's first, and how calls pool."""
+
+from __future__ import annotations
+
+from bench.relay_browser import measure, summarise
+
+LOG = "INFO callbridge.room: room bench: alice said 'dinner tonight' (heard 'dinner tonight?'); latency 0.30 s on the audio clock, 0.50 s wall\n"
+
+
+def _call(offset: float) -> dict[str, list[float]]:
+    # rVFC rows: [expected display ms, labelled?, receive ms]; the ad's first labelled frame is the third
+    frames = [[1000 + offset, False, 990 + offset], [1100 + offset, False, None], [1900 + offset, True, 1850 + offset], [2000 + offset, True, 1950 + offset]]
+    t = offset / 1000
+    events = [
+        {"type": "trigger", "participant": "alice", "t": 1.5 + t, "phrase_end_t": 1.0 + t},
+        {"type": "ad-start", "participant": "alice", "t": 1.6 + t},
+        {"type": "trigger", "participant": "bob", "t": 1.5 + t, "phrase_end_t": 1.0 + t},  # not the watched speaker
+    ]
+    return measure(frames, events, LOG)
+
+
+def test_measure_times_the_first_labelled_frame_after_each_trigger() -> None:
+    m = _call(0)
+    assert len(m["trigger_to_ad"]) == 1 and abs(m["trigger_to_ad"][0] - 0.9) < 1e-9
+    assert abs(m["speech"][0] - 0.5) < 1e-9
+    assert abs(m["handed_to_shown"][0] - 0.3) < 1e-9 and abs(m["handed_to_received"][0] - 0.25) < 1e-9
+    assert m["speech_audio_clock"] == [0.3] and abs(m["speech_beyond_audio_clock"][0] - 0.2) < 1e-9
+
+
+def test_summarise_pools_the_calls_and_keeps_each_calls_p50() -> None:
+    r = summarise([_call(0), _call(10_000)])
+    assert r["calls"] == 2 and r["triggers"] == 2 and r["ads_seen"] == 2
+    assert r["trigger_to_ad_p50_s"] == 0.9 and r["trigger_to_ad_p50_by_call_s"] == [0.9, 0.9]
+
+
+def test_a_call_without_ads_reports_none_not_zero() -> None:
+    r = summarise([measure([], [], "")])
+    assert r["trigger_to_ad_p50_s"] is None and r["ads_seen"] == 0
