@@ -11,6 +11,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from callbridge import audiolevel
 from callbridge.priority import in_normal_thread, media_executor
 from callbridge.room import Room
 from callbridge.services import Services
@@ -74,6 +75,7 @@ def build_app(relay: Relay) -> web.Application:
 async def _start_loading(app: web.Application) -> None:
     # aiortc encodes in the default executor: media work yields to speech (see priority.py)
     asyncio.get_running_loop().set_default_executor(media_executor())
+    audiolevel.install()  # aiortc's per-sample loop otherwise holds the event loop (see audiolevel.py)
     app[RELAY].loading = asyncio.ensure_future(app[RELAY].load())
 
 

@@ -1,8 +1,8 @@
 """One participant's call audio -> trigger engine, on a thread of its own.
 
-The event loop only resamples each 20 ms frame and appends it; the worker takes
-everything pending at each wake-up, so a slow decode makes the next one cover
-more audio instead of building a queue. If the engine raises, the failure is
+The event loop only copies each 20 ms frame's samples and appends them; the
+worker resamples everything pending at each wake-up, so a slow decode makes the
+next one cover more audio instead of building a queue. If the engine raises, the failure is
 logged and a fresh engine carries on from the current audio: the call goes on.
 """
 
@@ -13,6 +13,7 @@ import logging
 import threading
 import time
 from collections import deque
+from dataclasses import dataclass
 from typing import Callable
 
 import av
@@ -44,6 +45,16 @@ class ReceiveClock:
         return self._walls[i]
 
 
+@dataclass(frozen=True)
+class _Received:
+    """One live frame's interleaved s16 samples, as pushed."""
+
+    pcm: np.ndarray
+    rate: int
+    channels: int
+    received_t: float
+
+
 EngineFactory = Callable[[], TriggerEngine]
 SpeechSink = Callable[[Event, float, float | None], None]  # event on the call's clock, emitted_t, phrase_end_t
 
@@ -56,8 +67,8 @@ class SpeechWorker:
         self._sink = sink
         self._resampler = StreamResampler()
         self.clock = ReceiveClock()
-        self._received = 0  # samples received (16 kHz), the call's audio clock
-        self._pending: list[np.ndarray] = []
+        self._received = 0  # samples resampled (16 kHz), the call's audio clock; worker thread only
+        self._pending: list[_Received] = []
         self._engine_origin = 0  # call sample at which the current engine started
         self._cond = threading.Condition()
         self._closing = False
@@ -67,14 +78,14 @@ class SpeechWorker:
         self._thread.start()
 
     def push(self, frame: av.AudioFrame, received_t: float) -> None:
-        """Take one live frame (any rate and layout), received from the network at `received_t`."""
-        # Resample a copy: the frame itself is shared with the encoders of the receivers.
-        channels = len(frame.layout.channels)
-        samples = self._resampler.push_s16(frame.to_ndarray().reshape(-1), frame.sample_rate, channels)
+        """Take one live s16 frame (any rate and layout), received from the network at `received_t`.
+
+        Runs on the event loop, so it only copies the samples (the frame itself
+        is shared with the receivers' encoders); the worker resamples them.
+        """
+        received = _Received(frame.to_ndarray().reshape(-1).copy(), frame.sample_rate, len(frame.layout.channels), received_t)
         with self._cond:
-            self._received += len(samples)
-            self.clock.record(self._received / SAMPLE_RATE, received_t)
-            self._pending.append(samples)
+            self._pending.append(received)
             self._cond.notify()
 
     def set_phrases(self, phrases: list[str]) -> None:
@@ -89,23 +100,30 @@ class SpeechWorker:
             self._cond.notify()
         self._thread.join(timeout)
 
-    def _take(self) -> tuple[np.ndarray | None, int]:
+    def _take(self) -> list[_Received] | None:
         with self._cond:
             while not self._pending and not self._closing:
                 self._cond.wait()
             if self._closing:
-                return None, 0
-            audio = np.concatenate(self._pending)
-            self._pending = []
-            return audio, self._received - len(audio)
+                return None
+            pending, self._pending = self._pending, []
+            return pending
+
+    def _resample(self, pending: list[_Received]) -> tuple[np.ndarray, int]:
+        """16 kHz mono audio of the pending frames, and the call sample it starts at."""
+        first = self._received
+        pieces = []
+        for item in pending:
+            samples = self._resampler.push_s16(item.pcm, item.rate, item.channels)
+            self._received += len(samples)
+            self.clock.record(self._received / SAMPLE_RATE, item.received_t)
+            pieces.append(samples)
+        return np.concatenate(pieces), first
 
     def _run(self) -> None:
-        while True:
-            audio, first_sample = self._take()
-            if audio is None:
-                return
+        while (pending := self._take()) is not None:
             try:
-                self._feed(audio, first_sample)
+                self._feed(*self._resample(pending))
             except Exception:
                 self.restarts += 1
                 log.exception("speech worker failed; restarting its engine (restart %d)", self.restarts)
