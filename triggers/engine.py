@@ -13,7 +13,7 @@ the call runs.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Sequence
 
 import numpy as np
@@ -22,7 +22,8 @@ from triggers.asr import Decoding, WhisperRecognizer, Word
 from triggers.audio import SAMPLE_RATE
 from triggers.events import Event, TranscriptEvent, TriggerEvent
 from triggers.matcher import Candidate, Phrase, PhraseMatcher
-from triggers.occurrences import Occurrence, Occurrences
+from triggers.held import HeldPhrases
+from triggers.occurrences import Occurrences
 from triggers.pauses import Pauses
 from triggers.policy import LocalAgreement
 from triggers.vad import VADConfig, VoiceActivity
@@ -68,15 +69,6 @@ class EngineConfig:
 _Confirmed = tuple[Candidate, float]  # the span that passed, and its confidence
 
 
-@dataclass
-class _Held:
-    """A confirmed phrase heard just as the speaker fell silent: it fires once the pause is real."""
-
-    event: TriggerEvent
-    fired: Occurrence
-    silence_start_s: float  # the silence it waits on: it must grow into a pause
-
-
 class TriggerEngine:
     """Streaming recogniser and phrase spotter for one participant's audio."""
 
@@ -105,7 +97,7 @@ class TriggerEngine:
         self._due_s = math.inf  # a waiting candidate's guards pass then: decode
         self._policy = LocalAgreement()
         self._fired = Occurrences()
-        self._held: list[_Held] = []
+        self._held = HeldPhrases(self._pauses, self._fired)
         self._rejected: set[tuple[str, str, float]] = set()
         self._last_partial = ""
         self._alert_until = 0.0
@@ -136,7 +128,7 @@ class TriggerEngine:
         self._audio = np.concatenate([self._audio, samples.astype(np.float32, copy=False)])
         self._fed += len(samples)
         ended = self._vad.feed(samples)
-        events = self._settle_held() + self._run_sweep()
+        events: list[Event] = [*self._held.settle(self.now_s), *self._run_sweep()]
         if events and ended is None:
             return events  # now, not after a decode; the next feed decodes if one is due
         if not self._active and (self._vad.in_speech or ended is not None):
@@ -171,7 +163,7 @@ class TriggerEngine:
 
     def flush(self) -> list[Event]:
         """End of stream: finalise the open utterance."""
-        events = self._settle_held(stream_end=True) + self._run_sweep()
+        events: list[Event] = [*self._held.settle(self.now_s, stream_end=True), *self._run_sweep()]
         if self._active:
             events += self._decode(final=True) + self._run_sweep()
         return events
@@ -304,7 +296,7 @@ class TriggerEngine:
             fired = self._fired.add(cand.phrase, start, end)  # a held phrase is not heard twice either
             event = self._event(cand, end, confidence)
             if hold:
-                self._held.append(_Held(event, fired, self._vad.silence_start_s))
+                self._held.hold(event, fired, self._vad.silence_start_s)
             else:
                 events.append(event)
         self._fired.forget_before(window_end - 120.0)
@@ -357,21 +349,6 @@ class TriggerEngine:
     def _falling_silent(self, cand: Candidate, words: list[Word]) -> bool:
         """The phrase ends the words and the speaker has just gone quiet after it (see Pauses.falling_silent)."""
         return cand.exact and cand.last == len(words) - 1 and self._pauses.falling_silent(words[cand.last].end, self.now_s)
-
-    def _settle_held(self, stream_end: bool = False) -> list[Event]:
-        """Fire held phrases whose silence became a pause; let go of those the speaker talked on from."""
-        events: list[Event] = []
-        waiting: list[_Held] = []
-        for held in self._held:
-            verdict = "fire" if stream_end else self._pauses.held(held.silence_start_s)
-            if verdict == "fire":
-                events.append(replace(held.event, emitted_at_s=round(self.now_s, 3)))
-            elif verdict == "wait":
-                waiting.append(held)
-            else:  # talked on: later decodes decide
-                self._fired.discard(held.fired)
-        self._held = waiting
-        return events
 
     def _confirm(self, decoding: Decoding, words: list[Word], cand: Candidate, committed: bool) -> _Confirmed | None:
         """The candidate (or an overlapping alternative) that passes, with its confidence."""
