@@ -56,7 +56,9 @@ class ScriptedRecognizer:
 
     `deficit` is what forcing a phrase into a misheard span costs, in nats,
     `biased` what a phrase-biased second decode hears and `plain` what a decode
-    without hotwords hears (None: the same words).
+    without hotwords hears (None: the same words). A sequence scored on its own
+    costs `alone` nats outright: by default more than any limit, so that the
+    verifier compares it with another reading.
     """
 
     def __init__(
@@ -66,8 +68,10 @@ class ScriptedRecognizer:
         deficit: float = 2.0,
         biased: list[str] | None = None,
         plain: list[str] | None = None,
+        alone: float = 50.0,
     ) -> None:
         self.words = words
+        self.alone = alone
         self.plain = plain
         self.lag = lag_s
         self.deficit = deficit
@@ -108,6 +112,8 @@ class ScriptedRecognizer:
 
     def score(self, decoding: Decoding, sequences) -> list[float]:
         self.score_calls += 1
+        if len(sequences) == 1:
+            return [-self.alone]
         if self.biased is not None and list(sequences[1]) == self.tokens_for(self.biased):
             return [0.0, -1.0]  # the biased rewrite is cheap
         return [0.0, -self.deficit]

@@ -1,5 +1,7 @@
 """The engine between a scripted source (VAD + recogniser) and a list of events."""
 
+import math
+
 import numpy as np
 import pytest
 
@@ -7,12 +9,13 @@ from tests.unit.fakes import ScriptedRecognizer, ScriptedVAD, run, words
 from triggers.engine import EngineConfig, TriggerEngine
 from triggers.events import TranscriptEvent, TriggerEvent
 from triggers.matcher import Phrase
+from triggers.verify import DeficitLimits
 
 SENTENCE = words(("shall", 0.5, 0.7), ("we", 0.7, 0.8), ("have", 0.8, 1.0), ("dinner", 1.0, 1.3), ("tonight?", 1.3, 1.7))
 
 
 def make(script, spans, phrases=("dinner tonight",), **cfg):
-    rec = ScriptedRecognizer(script, **{k: cfg.pop(k) for k in ("deficit", "lag_s", "biased", "plain") if k in cfg})
+    rec = ScriptedRecognizer(script, **{k: cfg.pop(k) for k in ("deficit", "lag_s", "biased", "plain", "alone") if k in cfg})
     engine = TriggerEngine(list(phrases), recognizer=rec, config=EngineConfig(**cfg), participant="ana", vad=ScriptedVAD(spans))
     return engine, rec
 
@@ -84,6 +87,22 @@ def test_exact_phrase_from_a_biased_decode_needs_the_unbiased_check():
     engine, rec = make(SENTENCE + words(("then", 1.7, 2.0)), [(0.5, 2.0)], deficit=15.0, plain=plain)
     assert triggers(run(engine, 3.0)) == []
     assert rec.redecodes >= 1
+
+
+def test_an_exact_phrase_that_costs_little_outright_needs_no_unbiased_decode():
+    # the heard words cost 5 nats in all: no unbiased reading can beat them by
+    # more than that, so the check needs one scoring pass and no generation
+    plain = "shall we have dinner to Mars then".split()
+    engine, rec = make(SENTENCE + words(("then", 1.7, 2.0)), [(0.5, 2.0)], deficit=15.0, plain=plain, alone=5.0)
+    (event,) = triggers(run(engine, 3.0))
+    assert event.phrase == "dinner tonight" and rec.redecodes == 0
+    assert event.confidence == pytest.approx(math.exp(-5.0 / DeficitLimits().unbiased), abs=1e-3)  # a lower bound
+
+
+def test_an_exact_phrase_that_costs_more_than_the_limit_outright_is_still_compared():
+    plain = "shall we have dinner to Mars then".split()
+    engine, rec = make(SENTENCE + words(("then", 1.7, 2.0)), [(0.5, 2.0)], deficit=15.0, plain=plain, alone=12.5)
+    assert triggers(run(engine, 3.0)) == [] and rec.redecodes >= 1
 
 
 def test_exact_phrase_fires_when_the_unbiased_decode_hears_it_too():
@@ -299,6 +318,8 @@ class CunningRecognizer(RevisingRecognizer):
     """Forcing the phrase costs 2 nats where "cunning" was heard, 15 elsewhere."""
 
     def score(self, decoding, sequences):
+        if len(sequences) == 1:
+            return super().score(decoding, sequences)
         self.score_calls += 1
         cheap = self.tokens_for(["cunning"])[0] in sequences[0]
         return [0.0, -2.0 if cheap else -15.0]
@@ -337,6 +358,8 @@ def test_each_pause_and_the_utterance_end_are_swept_once():
 
 class DearReadings(ScriptedRecognizer):
     def score(self, decoding, sequences):
+        if len(sequences) == 1:
+            return super().score(decoding, sequences)
         self.score_calls += 1
         return [0.0, -20.0]  # every other reading costs 20 nats
 
