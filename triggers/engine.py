@@ -49,10 +49,11 @@ class EngineConfig:
     # that were never said and aligns them to the window's last frames.
     pause_s: float = 0.15
     # On Opus-coded call audio the VAD's pause completes about 0.43 s after the
-    # aligned end, so in a call this is what releases a phrase. 0.4 -> 0.3 s:
-    # the same recall, near-misses and unrelated triggers on the bench corpus,
-    # and 0.1 s off the trigger on the relay's audio clock (README).
-    settled_s: float = 0.3
+    # aligned end, so in a call this is what releases a phrase. 0.4 -> 0.3 ->
+    # 0.2 s: each time the same recall, near-misses and unrelated triggers on
+    # the bench corpus, and 0.1 s off the trigger on the relay's audio clock
+    # (README). It stays above edge_guard_s.
+    settled_s: float = 0.2
     # A phrase found with this much silence after it is verified at once and
     # fires when that same silence reaches pause_s (see _falling_silent).
     hold_silence_s: float = 0.096

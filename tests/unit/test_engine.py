@@ -107,8 +107,8 @@ def test_an_exact_phrase_that_costs_more_than_the_limit_outright_is_still_compar
 
 def test_exact_phrase_fires_when_the_unbiased_decode_hears_it_too():
     plain = "shall we have dinner tonight then".split()
-    # "then" is heard by the time the phrase has settled (0.3 s after it), so the two decodes agree
-    engine, rec = make(SENTENCE + words(("then", 1.7, 1.9)), [(0.5, 1.9)], deficit=15.0, plain=plain)
+    # "then" is heard by the time the phrase has settled (0.2 s after it), so the two decodes agree
+    engine, rec = make(SENTENCE + words(("then", 1.7, 1.8)), [(0.5, 1.8)], deficit=15.0, plain=plain)
     (event,) = triggers(run(engine, 3.0))
     assert event.phrase == "dinner tonight" and rec.redecodes >= 1
 
