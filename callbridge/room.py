@@ -8,6 +8,7 @@ from typing import Any
 
 from callbridge.adbreak import AdBreak
 from callbridge.participant import NegotiationError, Participant
+from callbridge.priority import in_normal_thread
 from callbridge.roomevents import RoomEvent, room_event
 from callbridge.services import Services
 from triggers import Event, TranscriptEvent, TriggerEvent
@@ -155,13 +156,23 @@ class Room:
         if speaker.ad is not None:
             log.info("room %s: %s said %r during their ad; ignored", self.name, speaker.name, event.phrase)
             return
-        template = await asyncio.to_thread(self.services.store.template_for, event.phrase)
-        if template is None:
-            return
-        media = await asyncio.to_thread(speaker.pipeline.ad_media, template)
-        if media is None or self.participants.get(speaker.name) is not speaker or speaker.ad is not None:
-            return  # fallback "none", or the speaker left meanwhile
-        await self._play(speaker, AdBreak(media, speaker.video, speaker.audio), event.phrase)
+        ad = await in_normal_thread(self._prepare_ad, speaker, event.phrase)
+        if ad is None or self.participants.get(speaker.name) is not speaker or speaker.ad is not None:
+            return  # no template, fallback "none", or the speaker left meanwhile
+        await self._play(speaker, ad, event.phrase)
+
+    def _prepare_ad(self, speaker: Participant, phrase: str) -> AdBreak | None:
+        """Blocking: the phrase's ad for this speaker, its first frame ready to go on air.
+
+        One hop to a thread at the relay's own priority: on a media thread, the
+        lookups and the first frame waited behind video transcoding (up to 0.3 s).
+        """
+        template = self.services.store.template_for(phrase)
+        media = None if template is None else speaker.pipeline.ad_media(template)
+        if media is None:
+            return None
+        ad = AdBreak(media, speaker.video, speaker.audio)
+        return ad if ad.prepare() else None
 
     async def _play(self, speaker: Participant, ad: AdBreak, phrase: str) -> None:
         media = ad.media

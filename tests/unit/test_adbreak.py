@@ -320,3 +320,50 @@ def test_the_picture_does_not_wait_for_the_soundtrack(monkeypatch):
     first_after, took, sound = asyncio.run(scenario())
     assert first_after < 0.15
     assert len(sound) == 75 and took < media.duration_s + 0.2
+
+
+def test_a_prepared_break_goes_on_air_before_any_thread_hop(monkeypatch):
+    """prepare() does the blocking work, so play() hands the first frame over on the loop at once."""
+    media = AdMedia("tiny", ad_frames(), fps=10.0, frame_count=15, audio=None, sample_rate=None, personalised=False)
+    hops: list[str] = []
+    real_to_thread = asyncio.to_thread
+
+    async def watched_to_thread(func, *args):
+        hops.append(getattr(func, "__name__", repr(func)))
+        return await real_to_thread(func, *args)
+
+    monkeypatch.setattr(asyncio, "to_thread", watched_to_thread)
+
+    async def scenario():
+        video, audio = Program("video"), Program("audio")
+        video.live(live_video())
+        vtrack = video.subscribe()
+        ad = AdBreak(media, video, audio)
+        assert ad.prepare()
+        hops_at_start: list[list[str]] = []
+        loop = asyncio.get_running_loop()
+        await ad.play(lambda t: (hops_at_start.append(list(hops)), loop.call_soon(ad.cancel)))
+        first = await vtrack.recv()
+        video.close()
+        return hops_at_start, first
+
+    hops_at_start, first = asyncio.run(scenario())
+    assert hops_at_start == [[]]  # nothing had gone to a thread when the first frame went out
+    assert (first.width, first.height) == (320, 240) and first.format.name == "yuv420p"
+    rgb = first.to_ndarray(format="rgb24").astype(int)
+    assert np.abs(rgb[60:180, 10:310] - AD_COLOUR).max() < 12  # the ad's first frame, fitted
+
+
+def test_an_ad_without_frames_is_not_prepared_and_never_goes_on_air():
+    media = AdMedia("empty", [], fps=10.0, frame_count=15, audio=None, sample_rate=None, personalised=False)
+
+    async def scenario():
+        video, audio = Program("video"), Program("audio")
+        ad = AdBreak(media, video, audio)
+        prepared = ad.prepare()
+        starts: list[float] = []
+        await asyncio.wait_for(ad.play(starts.append), 2.0)
+        return prepared, starts, ad
+
+    prepared, starts, ad = asyncio.run(scenario())
+    assert not prepared and starts == [] and ad.first_frame_t is None and ad.frames_sent == 0
