@@ -11,7 +11,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from callbridge import audiolevel
+from callbridge import audiolevel, bitrate
 from callbridge.priority import in_normal_thread, media_executor
 from callbridge.room import Room
 from callbridge.services import Services
@@ -76,6 +76,7 @@ async def _start_loading(app: web.Application) -> None:
     # aiortc encodes in the default executor: media work yields to speech (see priority.py)
     asyncio.get_running_loop().set_default_executor(media_executor())
     audiolevel.install()  # aiortc's per-sample loop otherwise holds the event loop (see audiolevel.py)
+    bitrate.install()  # aiortc otherwise restarts the video encoder at every wobble of the estimate (see bitrate.py)
     app[RELAY].loading = asyncio.ensure_future(app[RELAY].load())
 
 
