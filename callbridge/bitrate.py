@@ -31,17 +31,21 @@ class SteadyBitrate:
     """Which of the receiver's bitrate estimates an encoder should follow."""
 
     current: int
-    rise: float = 1.5  # follow a higher estimate from this factor up ...
+    rise: float = 1.5  # follow a higher estimate from this factor up (or at the ceiling) ...
     rise_hold_s: float = 5.0  # ... once the last change is this old
-    fall: float = 0.6  # follow a lower estimate from this factor down ...
+    fall: float = 0.6  # follow a lower estimate from this factor down (or at the floor) ...
     fall_hold_s: float = 1.0  # ... once the last change is this old
     changed_at: float = float("-inf")
+    floor: int = vpx.MIN_BITRATE  # estimates arrive clamped to these
+    ceiling: int = vpx.MAX_BITRATE
 
     def follow(self, estimate: int, now: float) -> bool:
         """True (and `current` becomes `estimate`) when the encoder should move to it."""
         since = now - self.changed_at
-        rising = estimate >= self.current * self.rise and since >= self.rise_hold_s
-        falling = estimate <= self.current * self.fall and since >= self.fall_hold_s
+        big_rise = estimate >= min(self.current * self.rise, self.ceiling)
+        big_fall = estimate <= max(self.current * self.fall, self.floor)
+        rising = estimate > self.current and big_rise and since >= self.rise_hold_s
+        falling = estimate < self.current and big_fall and since >= self.fall_hold_s
         if rising or falling:
             self.current, self.changed_at = estimate, now
         return rising or falling

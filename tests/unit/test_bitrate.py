@@ -28,6 +28,16 @@ def test_a_big_rise_is_followed_once_the_last_change_is_old_enough():
     assert steady.follow(1_400_000, now=10.0)
 
 
+def test_the_ceiling_and_the_floor_count_as_big_moves():
+    # 1.2 -> 1.5 Mbit/s is only x1.25, but 1.5 is as high as the encoder goes: it must be reachable
+    steady = SteadyBitrate(1_200_000, changed_at=0.0)
+    assert not steady.follow(1_400_000, now=10.0)
+    assert steady.follow(1_500_000, now=10.0) and steady.current == 1_500_000
+    assert not steady.follow(1_500_000, now=20.0)  # no move, no restart
+    low = SteadyBitrate(300_000, changed_at=0.0)
+    assert low.follow(250_000, now=2.0) and low.current == 250_000
+
+
 def test_a_big_fall_is_followed_within_a_second():
     steady = SteadyBitrate(1_000_000, changed_at=0.0)
     assert not steady.follow(650_000, now=30.0)  # x0.65: a wobble
