@@ -103,7 +103,8 @@ class AcousticVerifier:
         alternative = splice_alternative(heard, plain, cand.first, cand.last)
         if alternative is None:
             return Verdict(True, 0.0, 1.0)  # heard without the bias too
-        return self._verdict(self._deficit(decoding, alternative, heard), self.limits.unbiased)
+        (alternative_lp,) = self.recognizer.score(decoding, [self.recognizer.tokens_for(alternative)])
+        return self._verdict(alternative_lp - heard_lp, self.limits.unbiased)  # heard_lp is scored once
 
     def second_look(self, decoding: Decoding, words: list[Word], cand: Candidate) -> Verdict:
         """Verdict on the cheapest rewrite holding the phrase among a phrase-biased beam's readings."""

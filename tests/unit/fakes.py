@@ -56,9 +56,10 @@ class ScriptedRecognizer:
 
     `deficit` is what forcing a phrase into a misheard span costs, in nats,
     `biased` what a phrase-biased second decode hears and `plain` what a decode
-    without hotwords hears (None: the same words). A sequence scored on its own
-    costs `alone` nats outright: by default more than any limit, so that the
-    verifier compares it with another reading.
+    without hotwords hears (None: the same words). Scored on their own, the
+    decoded words cost `alone` nats outright (by default more than any limit, so
+    that the verifier compares them with another reading) and any other reading
+    `deficit` nats less.
     """
 
     def __init__(
@@ -112,8 +113,9 @@ class ScriptedRecognizer:
 
     def score(self, decoding: Decoding, sequences) -> list[float]:
         self.score_calls += 1
-        if len(sequences) == 1:
-            return [-self.alone]
+        if len(sequences) == 1:  # the decoded words cost `alone`; another reading `deficit` less
+            decoded = list(sequences[0]) == self.tokens_for([w.text for w in decoding.words])
+            return [-self.alone if decoded else self.deficit - self.alone]
         if self.biased is not None and list(sequences[1]) == self.tokens_for(self.biased):
             return [0.0, -1.0]  # the biased rewrite is cheap
         return [0.0, -self.deficit]
