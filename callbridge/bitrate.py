@@ -36,11 +36,12 @@ class SteadyBitrate:
     fall: float = 0.6  # follow a lower estimate from this factor down (or at the floor) ...
     fall_hold_s: float = 1.0  # ... once the last change is this old
     changed_at: float = float("-inf")
-    floor: int = vpx.MIN_BITRATE  # estimates arrive clamped to these
+    floor: int = vpx.MIN_BITRATE  # the encoder's range, as aiortc clamps it
     ceiling: int = vpx.MAX_BITRATE
 
     def follow(self, estimate: int, now: float) -> bool:
-        """True (and `current` becomes `estimate`) when the encoder should move to it."""
+        """True (and `current` becomes `estimate`, clamped to the range) when the encoder should move to it."""
+        estimate = max(self.floor, min(int(estimate), self.ceiling))
         since = now - self.changed_at
         big_rise = estimate >= min(self.current * self.rise, self.ceiling)
         big_fall = estimate <= max(self.current * self.fall, self.floor)
@@ -51,16 +52,12 @@ class SteadyBitrate:
         return rising or falling
 
 
-def _clamped(bitrate: int) -> int:
-    return max(vpx.MIN_BITRATE, min(int(bitrate), vpx.MAX_BITRATE))
-
-
 def _steady_setter(clock: Callable[[], float]) -> Callable[[vpx.Vp8Encoder, int], None]:
     def set_target(encoder: vpx.Vp8Encoder, bitrate: int) -> None:
         steady = encoder.__dict__.get("_steady")
         if steady is None:
             steady = encoder.__dict__["_steady"] = SteadyBitrate(AIORTC_TARGET.fget(encoder))
-        if steady.follow(_clamped(bitrate), clock()):
+        if steady.follow(bitrate, clock()):
             log.debug("video encoder target now %d kbit/s", steady.current // 1000)
             AIORTC_TARGET.fset(encoder, steady.current)
 
