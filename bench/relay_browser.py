@@ -75,6 +75,33 @@ WATCH_JS = """
 """
 
 
+# Keeps the page's peer connection reachable, for its receive statistics at the end of the call.
+KEEP_PC_JS = """
+(() => {
+  const Native = window.RTCPeerConnection;
+  window.__pcs = [];
+  window.RTCPeerConnection = function (...args) { const pc = new Native(...args); window.__pcs.push(pc); return pc; };
+  window.RTCPeerConnection.prototype = Native.prototype;
+})();
+"""
+
+INBOUND_JS = """
+async () => {
+  const out = [];
+  for (const pc of window.__pcs) {
+    (await pc.getStats()).forEach((r) => {
+      if (r.type === 'inbound-rtp' && r.kind === 'video') out.push(r);
+    });
+  }
+  return out;
+}
+"""
+INBOUND_KEYS = (
+    "packetsReceived", "packetsLost", "nackCount", "pliCount", "firCount", "framesReceived", "framesDecoded", "framesDropped",
+    "keyFramesDecoded", "freezeCount", "totalFreezesDuration", "jitterBufferDelay", "jitterBufferEmittedCount", "totalDecodeTime",
+)  # fmt: skip
+
+
 def label_spec() -> dict:
     """Where the label is, per frame size, and a sample of its glyph and box pixels."""
     label, rng = DisclosureLabel(), np.random.default_rng(0)
@@ -118,7 +145,7 @@ def _lower_browsers(stop: threading.Event) -> None:
         stop.wait(0.5)
 
 
-def run(minutes: float, tmp: Path) -> dict[str, list[float]]:
+def run(minutes: float, tmp: Path) -> dict:
     from playwright.sync_api import sync_playwright
 
     alice_y4m = media.write_y4m(tmp / "alice.y4m", media.face_video("hopper", 5.0))
@@ -135,6 +162,7 @@ def run(minutes: float, tmp: Path) -> dict[str, list[float]]:
                 flags = [*CHROMIUM_FLAGS, f"--use-file-for-fake-video-capture={y4m}", f"--use-file-for-fake-audio-capture={wav}"]
                 browser = pw.chromium.launch(executable_path=CHROMIUM, args=flags)
                 page = browser.new_page(viewport={"width": 1280, "height": 800})
+                page.add_init_script(KEEP_PC_JS)
                 page.goto(f"{url}/room/bench?raw=1")
                 page.fill("#name", name)
                 page.check("#consent")
@@ -150,18 +178,19 @@ def run(minutes: float, tmp: Path) -> dict[str, list[float]]:
             stop.set()
             frames = bob.evaluate("() => window.__frames")
             events = bob.evaluate("() => window.callbridge.events")
+            inbound = [{k: r.get(k) for k in INBOUND_KEYS} for r in bob.evaluate(INBOUND_JS)]
             for browser, _ in pages:
                 browser.close()
     finally:
         proc.terminate()
         proc.wait(10)
-    return measure(frames, events, (data / "serve.log").read_text())
+    return measure(frames, events, (data / "serve.log").read_text()) | {"inbound": inbound}
 
 
 _LATENCY_LOG = re.compile(r"said '[^']*' .*; latency ([0-9.]+) s on the audio clock, ([0-9.]+) s wall")
 
 
-def measure(frames: list, events: list, log: str) -> dict[str, list[float]]:
+def measure(frames: list, events: list, log: str) -> dict:
     """One call's samples of each part of the path, in seconds."""
     frames = [(t / 1000.0, on, (r or t) / 1000.0) for t, on, r in frames if on is not None]
     onsets = [t for (t, on, _), (_, before, _) in zip(frames[1:], frames[:-1]) if on and not before]
@@ -178,6 +207,7 @@ def measure(frames: list, events: list, log: str) -> dict[str, list[float]]:
     # and the rest of the wall time.
     logged = [(float(a), float(w)) for a, w in _LATENCY_LOG.findall(log)]
     return {
+        "rows": _rows(triggers, logged, starts, arrivals, onsets, [t for t, _, _ in frames]),
         "frames_presented": [float(len(frames))],
         "triggers": [float(len(triggers))],
         "trigger_to_ad": lat,
@@ -191,9 +221,36 @@ def measure(frames: list, events: list, log: str) -> dict[str, list[float]]:
     }
 
 
-def summarise(calls: list[dict[str, list[float]]]) -> dict:
+def _rows(
+    triggers: list[dict], logged: list[tuple[float, float]], starts: list[float], arrivals: list[float], onsets: list[float], shown: list[float]
+) -> list[dict]:
+    """Each trigger's path, part by part (seconds from the phrase's end), to tell where a slow one lost its time."""
+    rows = []
+    for k, trig in enumerate(triggers):
+        end, fired = trig["phrase_end_t"], trig["t"]
+        handed = _first_after(fired, starts)
+        row = {"speech": fired - end, "audio_clock": logged[k][0] if k < len(logged) else None}
+        if handed is not None:
+            onset = _first_after(handed, onsets)
+            row |= {"handed": handed - end, "received": _rel(_first_after(handed, arrivals), end), "shown": _rel(onset, end)}
+            # frames the page showed between the hand-over and the first labelled one: an unreadable label, not a late frame
+            row["unlabelled_frames"] = None if onset is None else sum(handed < t < onset for t in shown)
+        rows.append({key: None if v is None else round(v, 3) for key, v in row.items()})
+    return rows
+
+
+def _first_after(t: float, later: list[float], within_s: float = 5.0) -> float | None:
+    after = [u for u in later if 0 <= u - t < within_s]
+    return min(after) if after else None
+
+
+def _rel(t: float | None, origin: float) -> float | None:
+    return None if t is None else t - origin
+
+
+def summarise(calls: list[dict]) -> dict:
     """Percentiles over the triggers of all calls pooled, and each call's own p50."""
-    pooled = {k: [x for c in calls for x in c[k]] for k in calls[0]}
+    pooled = {k: [x for c in calls for x in c[k]] for k in calls[0] if k not in ("rows", "inbound")}
     q = lambda xs, p: round(float(np.percentile(xs, p)), 3) if xs else None  # noqa: E731
     lat = pooled["trigger_to_ad"]
     parts = ("speech", "speech_audio_clock", "speech_beyond_audio_clock", "trigger_to_handed", "handed_to_shown", "handed_to_received")
@@ -207,17 +264,14 @@ def summarise(calls: list[dict[str, list[float]]]) -> dict:
         "trigger_to_ad_p95_s": q(lat, 95),
         "trigger_to_ad_p50_by_call_s": [q(c["trigger_to_ad"], 50) for c in calls],
         **{f"{k}_p50_s": q(pooled[k], 50) for k in parts},
+        "per_trigger_by_call": [c["rows"] for c in calls],
+        "listener_inbound_video_by_call": [c.get("inbound", []) for c in calls],  # Chrome's getStats on Bob's page
     }
 
 
-def _gaps(earlier: list[float], later: list[float], within_s: float = 5.0) -> list[float]:
+def _gaps(earlier: list[float], later: list[float]) -> list[float]:
     """For each time in `earlier`, how long until the first time in `later` after it."""
-    gaps = []
-    for t in earlier:
-        after = [u - t for u in later if 0 <= u - t < within_s]
-        if after:
-            gaps.append(min(after))
-    return gaps
+    return [u - t for t in earlier if (u := _first_after(t, later)) is not None]
 
 
 def markdown(r: dict) -> str:

@@ -25,12 +25,15 @@ def test_measure_times_the_first_labelled_frame_after_each_trigger() -> None:
     assert abs(m["speech"][0] - 0.5) < 1e-9
     assert abs(m["handed_to_shown"][0] - 0.3) < 1e-9 and abs(m["handed_to_received"][0] - 0.25) < 1e-9
     assert m["speech_audio_clock"] == [0.3] and abs(m["speech_beyond_audio_clock"][0] - 0.2) < 1e-9
+    # the same trigger, part by part from the phrase's end, for telling where a slow one lost its time
+    assert m["rows"] == [{"speech": 0.5, "audio_clock": 0.3, "handed": 0.6, "received": 0.85, "shown": 0.9, "unlabelled_frames": 0}]
 
 
 def test_summarise_pools_the_calls_and_keeps_each_calls_p50() -> None:
     r = summarise([_call(0), _call(10_000)])
     assert r["calls"] == 2 and r["triggers"] == 2 and r["ads_seen"] == 2
     assert r["trigger_to_ad_p50_s"] == 0.9 and r["trigger_to_ad_p50_by_call_s"] == [0.9, 0.9]
+    assert [len(rows) for rows in r["per_trigger_by_call"]] == [1, 1]
 
 
 def test_a_call_without_ads_reports_none_not_zero() -> None:
