@@ -23,6 +23,7 @@ VIDEO_CLOCK = 90_000
 AUDIO_RATE = 48_000
 VIDEO_QUEUE = 2  # frames; a slow encoder gets the newest frame, never a backlog
 AUDIO_QUEUE = 10  # 20 ms frames = 200 ms; older audio is dropped rather than delayed
+RATE_WINDOW = 16  # live video frames over which the sender's frame rate is measured
 
 
 class RelayTrack(MediaStreamTrack):
@@ -73,6 +74,7 @@ class Program:
         self._outputs: list[RelayTrack] = []
         self.on_air = False  # an ad is playing: live media is held back
         self.size: tuple[int, int] | None = None  # width, height of the live video
+        self._arrivals: deque[float] = deque(maxlen=RATE_WINDOW)  # when the last live video frames came in
 
     def subscribe(self) -> RelayTrack:
         track = RelayTrack(self.kind, VIDEO_QUEUE if self.kind == "video" else AUDIO_QUEUE)
@@ -92,10 +94,19 @@ class Program:
         """Pass a live frame on unless an ad is on air. True if it was sent."""
         if isinstance(frame, av.VideoFrame):
             self.size = (frame.width, frame.height)
+            self._arrivals.append(self._clock())
         if self.on_air:
             return False
         self._publish(frame)
         return True
+
+    @property
+    def live_fps(self) -> float | None:
+        """The rate the sender's video comes in at, over its last frames (held-back ones too); None until known."""
+        if len(self._arrivals) < RATE_WINDOW // 2:
+            return None
+        span = self._arrivals[-1] - self._arrivals[0]
+        return (len(self._arrivals) - 1) / span if span > 0 else None
 
     def inject(self, frame: av.VideoFrame | av.AudioFrame) -> None:
         """Send an ad frame (only while on air)."""

@@ -12,8 +12,8 @@ import pytest
 from aiortc.mediastreams import MediaStreamError
 
 from adengine.media import Clip
-from callbridge.adbreak import MAX_AD_S, MIN_AD_S, AdBreak, AdMedia, audio_frames, letterbox
-from callbridge.injector import Program
+from callbridge.adbreak import MAX_AD_S, MIN_AD_FPS, MIN_AD_S, AdBreak, AdMedia, ad_rate, audio_frames, letterbox, paced
+from callbridge.injector import RATE_WINDOW, Program
 
 AD_COLOUR = (200, 40, 90)
 
@@ -367,3 +367,48 @@ def test_an_ad_without_frames_is_not_prepared_and_never_goes_on_air():
 
     prepared, starts, ad = asyncio.run(scenario())
     assert not prepared and starts == [] and ad.first_frame_t is None and ad.frames_sent == 0
+
+
+@pytest.mark.parametrize(
+    "template_fps, live_fps, expected",
+    [(25.0, None, 25.0), (25.0, 15.0, 15.0), (25.0, 30.0, 25.0), (25.0, 4.0, MIN_AD_FPS), (8.0, 4.0, 8.0)],
+)
+def test_an_ad_plays_no_faster_than_the_live_video_it_stands_in_for(template_fps, live_fps, expected):
+    assert ad_rate(template_fps, live_fps) == expected
+
+
+def test_paced_takes_the_source_frame_due_at_each_time():
+    assert list(paced(iter(range(100)), 25.0, 15.0, 10)) == [0, 1, 3, 5, 6, 8, 10, 11, 13, 15]
+    assert list(paced(iter(range(100)), 25.0, 25.0, 5)) == [0, 1, 2, 3, 4]
+    assert list(paced(iter(range(4)), 20.0, 10.0, 10)) == [0, 2]  # a short source ends it
+
+
+def test_an_ad_break_follows_a_slower_live_video(monkeypatch):
+    """A 20-fps ad in place of 10-fps live video: every second frame, 1/10 s apart, for the ad's whole length."""
+    now = [100.0]
+    video, audio = Program("video", clock=lambda: now[0]), Program("audio")
+    for k in range(RATE_WINDOW):
+        video.live(live_video())
+        now[0] += 0.1
+    assert video.live_fps == pytest.approx(10.0)
+    source = [np.full((24, 32, 3), 8 * i, np.uint8) for i in range(30)]  # frame i is grey 8 * i
+    media = AdMedia("tiny", source, fps=20.0, frame_count=30, audio=None, sample_rate=None, personalised=False)
+
+    async def scenario():
+        track = video.subscribe()
+        got = asyncio.ensure_future(collect(track))
+        handed: list[float] = []
+        real_inject = video.inject
+        monkeypatch.setattr(video, "inject", lambda frame: (handed.append(time.monotonic()), real_inject(frame)))
+        ad = AdBreak(media, video, audio)
+        assert ad.fps == pytest.approx(10.0)
+        await ad.play(lambda t: None)
+        video.close()
+        return ad, handed, await got
+
+    ad, handed, frames = asyncio.run(scenario())
+    assert ad.frames_sent == len(frames) == round(media.duration_s * 10) == 15
+    greys = [int(np.median(f.to_ndarray(format="rgb24")[60:180, 40:280])) for f in frames]
+    assert [round(g / 16) for g in greys] == list(range(15))  # source frames 0, 2, 4, ...
+    gaps = np.diff(handed)
+    assert np.median(gaps) == pytest.approx(0.1, abs=0.02)
