@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 from adengine.label import DisclosureLabel  # noqa: E402
 from bench.report import machine_info, publish  # noqa: E402
 from tests.e2e import media  # noqa: E402
-from tests.e2e.browser import CHROMIUM, CHROMIUM_FLAGS  # noqa: E402
+from tests.e2e.browser import CHROMIUM, CHROMIUM_FLAGS, RECORD_PCS_JS  # noqa: E402
 from tests.relayserver import start_relay  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "relay_browser.json"
@@ -75,20 +75,10 @@ WATCH_JS = """
 """
 
 
-# Keeps the page's peer connection reachable, for its receive statistics at the end of the call.
-KEEP_PC_JS = """
-(() => {
-  const Native = window.RTCPeerConnection;
-  window.__pcs = [];
-  window.RTCPeerConnection = function (...args) { const pc = new Native(...args); window.__pcs.push(pc); return pc; };
-  window.RTCPeerConnection.prototype = Native.prototype;
-})();
-"""
-
 INBOUND_JS = """
 async () => {
   const out = [];
-  for (const pc of window.__pcs) {
+  for (const pc of window.__e2ePcs) {
     (await pc.getStats()).forEach((r) => {
       if (r.type === 'inbound-rtp' && r.kind === 'video') out.push(r);
     });
@@ -162,7 +152,7 @@ def run(minutes: float, tmp: Path) -> dict:
                 flags = [*CHROMIUM_FLAGS, f"--use-file-for-fake-video-capture={y4m}", f"--use-file-for-fake-audio-capture={wav}"]
                 browser = pw.chromium.launch(executable_path=CHROMIUM, args=flags)
                 page = browser.new_page(viewport={"width": 1280, "height": 800})
-                page.add_init_script(KEEP_PC_JS)
+                page.add_init_script(RECORD_PCS_JS)  # keeps the peer connection reachable for getStats
                 page.goto(f"{url}/room/bench?raw=1")
                 page.fill("#name", name)
                 page.check("#consent")
@@ -266,6 +256,17 @@ def summarise(calls: list[dict]) -> dict:
         **{f"{k}_p50_s": q(pooled[k], 50) for k in parts},
         "per_trigger_by_call": [c["rows"] for c in calls],
         "listener_inbound_video_by_call": [c.get("inbound", []) for c in calls],  # Chrome's getStats on Bob's page
+        **_freezes([r for c in calls for r in c.get("inbound", [])]),
+    }
+
+
+def _freezes(inbound: list[dict]) -> dict:
+    """Chrome's freezes of the listener's view of the speaker (a frame late by 3 frame times or 150 ms), all calls."""
+    if not inbound:
+        return {"listener_freezes": None, "listener_frozen_s": None}
+    return {
+        "listener_freezes": sum(r.get("freezeCount") or 0 for r in inbound),
+        "listener_frozen_s": round(sum(r.get("totalFreezesDuration") or 0.0 for r in inbound), 1),
     }
 
 
@@ -288,10 +289,17 @@ def markdown(r: dict) -> str:
         f"| &nbsp;&nbsp;trigger → first ad frame handed to the encoders, p50 | {f(r.get('trigger_to_handed_p50_s'))} | | |",
         f"| &nbsp;&nbsp;first ad frame handed → displayed, p50 | {f(r.get('handed_to_shown_p50_s'))} | | |",
         f"| &nbsp;&nbsp;&nbsp;&nbsp;of which handed → received by the page, p50 | {f(r.get('handed_to_received_p50_s'))} | | |",
+        f"| Listener's view of the speaker frozen (Chrome's freezeCount / totalFreezesDuration) | {_frozen(r)} | | |",
         "",
         f"_Relay and both browsers (at nice 10, standing in for machines of their own) on one {r['machine']['cpu']} ({r['machine']['cores']} cores), {r['date'][:10]}._",
     ]
     return "\n".join(rows)
+
+
+def _frozen(r: dict) -> str:
+    if r.get("listener_freezes") is None:
+        return "n/a"
+    return f"{r['listener_freezes']} freezes, {r['listener_frozen_s']:.1f} s in {r['calls']} calls"
 
 
 def main() -> None:

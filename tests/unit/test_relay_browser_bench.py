@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench.relay_browser import measure, summarise
+from bench.relay_browser import markdown, measure, summarise
 
 LOG = "INFO callbridge.room: room bench: alice said 'dinner tonight' (heard 'dinner tonight?'); latency 0.30 s on the audio clock, 0.50 s wall\n"
 
@@ -34,6 +34,14 @@ def test_summarise_pools_the_calls_and_keeps_each_calls_p50() -> None:
     assert r["calls"] == 2 and r["triggers"] == 2 and r["ads_seen"] == 2
     assert r["trigger_to_ad_p50_s"] == 0.9 and r["trigger_to_ad_p50_by_call_s"] == [0.9, 0.9]
     assert [len(rows) for rows in r["per_trigger_by_call"]] == [1, 1]
+    assert r["listener_freezes"] is None  # no receive stats in these calls
+
+
+def test_freezes_add_up_over_the_calls() -> None:
+    calls = [_call(0) | {"inbound": [{"freezeCount": 3, "totalFreezesDuration": 1.25}]}, _call(10_000) | {"inbound": [{"freezeCount": 2, "totalFreezesDuration": 0.5}]}]
+    r = summarise(calls)
+    assert r["listener_freezes"] == 5 and r["listener_frozen_s"] == 1.8
+    assert "5 freezes, 1.8 s in 2 calls" in markdown(r | {"machine": {"cpu": "x", "cores": 2}, "date": "2026-12-02"})
 
 
 def test_a_call_without_ads_reports_none_not_zero() -> None:
