@@ -213,7 +213,7 @@ def markdown(r: dict) -> str:
         ("&nbsp;&nbsp;of which: trigger → first ad frame sent, p50", f"{f(ai['ad_start_after_trigger_p50_s'])} s", "", ""),
         ("Frame latency sender → relay → listener, p50 / p95", f"{f(ai['frame_latency_p50_s'], '.3f')} / {f(ai['frame_latency_p95_s'], '.3f')} s", "", ""),
         (f"Latency drift over {ai['minutes']:g} min: first / last minute p50", f"{f(ai['frame_latency_first_min_p50_s'], '.3f')} / {f(ai['frame_latency_last_min_p50_s'], '.3f')} s", "flat", ""),
-        ("Listener's received frame rate of the speaker (live 640x480 at 15 fps, the ad at 25 fps)", f"{ai['received_fps']:.1f} fps", "15 fps sustained", ""),
+        ("Listener's received frame rate of the speaker (live 640x480 at 15 fps; the ad at the live rate, at most its own 25)", f"{ai['received_fps']:.1f} fps", "15 fps sustained", ""),
         ("Relay CPU per participant, AI on", f"{ai['relay_cpu_cores'] / 2:.2f} cores", "", ""),
         ("Relay CPU per participant, `--passthrough`", f"{base['relay_cpu_cores'] / 2:.2f} cores", "", ""),
         ("Passthrough frame latency p50", f"{f(base['frame_latency_p50_s'], '.3f')} s", "", ""),
