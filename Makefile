@@ -5,9 +5,11 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 APT_RUNTIME := ffmpeg
-APT_TEST := espeak-ng sox chromium firefox-esr iproute2 util-linux
+APT_TEST := espeak-ng sox flite chromium firefox-esr iproute2 util-linux
+# the trigger bench's held-out voices (bench/heldout.py) come from flite and festival
+APT_BENCH := flite festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts
 
-.PHONY: install install-test demo test bench clean system-runtime system-test
+.PHONY: install install-test demo test bench clean system-runtime system-test system-bench
 
 install: system-runtime $(VENV)/.installed
 
@@ -19,6 +21,9 @@ system-runtime:
 
 system-test:
 	@./scripts/apt-ensure $(APT_TEST)
+
+system-bench:
+	@./scripts/apt-ensure $(APT_BENCH)
 
 $(VENV)/.installed: pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,7 +43,7 @@ demo: install
 test: install-test
 	$(BIN)/python -m pytest -q
 
-bench: install-test
+bench: install-test system-bench
 	$(BIN)/python bench/triggers.py
 	$(BIN)/python bench/adengine.py
 	$(BIN)/python bench/relay.py

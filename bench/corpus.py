@@ -40,7 +40,7 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -50,19 +50,19 @@ if not __package__:
     # make the repository root importable so the `bench.*` siblings resolve
     sys.path.insert(0, str(HERE.parent))
 
-from bench.corpus_plan import DEFAULT_WPM, plan_corpus  # noqa: E402
+from bench.corpus_plan import plan_corpus  # noqa: E402
 from bench.corpus_text import PHRASES  # noqa: E402
-from bench.synth import SAMPLE_RATE, espeak_version, finish, silence, synth, trim, voiced_rms, write_wav  # noqa: E402
+from bench.synth import DEFAULT_WPM, SAMPLE_RATE, engine_versions, espeak_version, finish, silence, synth, trim, voiced_rms, write_wav  # noqa: E402
 
 # every module whose source shapes the corpus; editing any of them rebuilds it
-CORPUS_SOURCES = ("corpus.py", "corpus_plan.py", "corpus_text.py", "corpus_conversation.py", "synth.py")
+CORPUS_SOURCES = ("corpus.py", "corpus_plan.py", "corpus_text.py", "corpus_conversation.py", "heldout.py", "synth.py")
 
 
-def config_hash(seed: int) -> str:
+def config_hash(seed: int, planner: str, engines: dict[str, str]) -> str:
     src = hashlib.sha256()
     for name in CORPUS_SOURCES:
         src.update(name.encode() + b"\0" + (HERE / name).read_bytes() + b"\0")
-    blob = json.dumps({"seed": seed, "source": src.hexdigest(), "espeak": espeak_version()})
+    blob = json.dumps({"seed": seed, "planner": planner, "source": src.hexdigest(), "engines": engines})
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
@@ -150,19 +150,25 @@ def _load_cached(out_dir: Path, digest: str) -> list[dict[str, Any]] | None:
     return items
 
 
-def build_corpus(out_dir: Path, seed: int = 0, workers: int | None = None) -> list[dict[str, Any]]:
-    """Build (or load from cache) the corpus in out_dir; return the manifest items."""
+def build_corpus(
+    out_dir: Path, seed: int = 0, workers: int | None = None, planner: Callable[[int], list[dict[str, Any]]] = plan_corpus
+) -> list[dict[str, Any]]:
+    """Build (or load from cache) the corpus in out_dir; return the manifest items.
+
+    `planner` makes the plans: the main corpus, or the held-out one (heldout.py).
+    """
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     out_dir = Path(out_dir)
-    digest = config_hash(seed)
+    plans = planner(seed)
+    engines = {"espeak-ng": espeak_version(), **engine_versions(sorted({p.get("voice", "").rpartition(":")[0] for p in plans} - {""}))}
+    digest = config_hash(seed, planner.__name__, engines)
     if (cached := _load_cached(out_dir, digest)) is not None:
         return cached
     if shutil.which("sox") is None:
         raise RuntimeError("sox is needed to build the bench corpus (apt-get install sox)")
 
-    plans = plan_corpus(seed)
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "manifest.json").unlink(missing_ok=True)
     for d in _KIND_DIR.values():
@@ -190,7 +196,8 @@ def build_corpus(out_dir: Path, seed: int = 0, workers: int | None = None) -> li
         "seed": seed,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "build_seconds": round(time.perf_counter() - started, 1),
-        "espeak": espeak_version(),
+        "espeak": engines["espeak-ng"],
+        "engines": engines,
         "sample_rate": SAMPLE_RATE,
         "phrases": list(PHRASES),
         "items": items,

@@ -19,8 +19,8 @@ from bench.corpus_text import (
     contains,
     validate_texts,
 )
+from bench.synth import DEFAULT_WPM
 
-DEFAULT_WPM = 175
 SPEED_RANGE = (0.85, 1.2)
 PITCH_RANGE = (30, 72)
 SNR_RANGE = (10.0, 20.0)

@@ -66,7 +66,7 @@ def rows(m: dict[str, Any], rt: dict[str, Any]) -> list[tuple[str, str, str, str
         ("Phrase-end error, median abs", f"{f(m['phrase_end_abs_error_median_s'], '.2f')} s", "", ""),
         ("Realtime wall latency p50 / p95 (CLI)", f"{f(rt.get('p50_s'), '.2f')} / {f(rt.get('p95_s'), '.2f')} s" if rt.get("available") else "n/a", tgt("realtime_wall_p50_s", " s"), "realtime_wall_p50_s"),
         ("Real-time factor, CPU / wall", f"{m['rtf_cpu']:.3f} / {m['rtf_wall']:.3f}", tgt("rtf_cpu"), "rtf_cpu"),
-    ] + long_call_rows(m.get("long_call"))
+    ] + long_call_rows(m.get("long_call")) + heldout_rows(m.get("heldout"))
 
 
 def long_call_rows(lc: dict[str, Any] | None) -> list[tuple[str, str, str, str]]:
@@ -85,6 +85,25 @@ def long_call_rows(lc: dict[str, Any] | None) -> list[tuple[str, str, str, str]]
             f"{lc['latency_p50_first_half_s']} / {lc['latency_p50_second_half_s']} s "
             f"({lc['phrases_detected']}/{lc['phrases_spliced']} phrases, {lc['other_triggers']} other triggers)",
             "flat",
+            "",
+        ),
+    ]
+
+
+def heldout_rows(ho: dict[str, Any] | None) -> list[tuple[str, str, str, str]]:
+    """Figures on held-out engines and sentences (bench/heldout.py); no target applies to them."""
+    if not ho:
+        return []
+    if not ho.get("available"):
+        return [("Held-out voices (flite, festival)", f"not run: {ho.get('error')}", "", "")]
+    by_phrase = ", ".join(f"{p.split()[0]} {v:.0%}" for p, v in ho["recall_by_phrase"].items())
+    return [
+        (f"Held-out voices: recall ({len(ho['voices'])} flite/festival voices, unseen sentences)", f"{ho['recall']:.1%} of {ho['positives']}", "", ""),
+        ("  by phrase", by_phrase, "", ""),
+        (
+            "  near-miss / unrelated items fired",
+            f"{ho['near_miss_items_triggered']}/{ho['near_misses']} / {ho['unrelated_false_triggers']}/{ho['unrelated']}",
+            "",
             "",
         ),
     ]

@@ -1,4 +1,4 @@
-"""Audio side of the bench corpus: espeak-ng + sox synthesis, energy trimming,
+"""Audio side of the bench corpus: espeak-ng (or flite / festival) + sox synthesis, energy trimming,
 voiced-RMS levels, coloured noise / mains hum mixed at a planned SNR, WAV output.
 """
 
@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 import os
 import subprocess
+import tempfile
 import wave
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,16 @@ TRIM_DB = -45.0  # frames this far below the piece's peak count as silence
 VOICED_DB = -35.0  # frames within this of the frame-RMS peak count as voiced (SNR reference)
 
 
+DEFAULT_WPM = 175  # espeak-ng's default rate; other engines' speeds are relative to it
+
+# Held-out voices come from other engines, named "flite:<voice>" or "festival:<voice>"
+# (bench/heldout.py); a plain name is an espeak-ng voice.
+OTHER_ENGINES = {
+    "flite": "apt-get install flite",
+    "festival": "apt-get install festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts",
+}
+
+
 def espeak_version() -> str:
     try:
         out = subprocess.run(["espeak-ng", "--version"], capture_output=True, text=True, check=True).stdout
@@ -27,24 +38,55 @@ def espeak_version() -> str:
     return out.split("Data at")[0].strip()
 
 
+def engine_versions(engines: list[str]) -> dict[str, str]:
+    """Versions of the other engines a corpus uses; a clear error for one that is missing."""
+    commands = {"flite": ["flite", "--version"], "festival": ["festival", "--version"]}
+    versions = {}
+    for engine in engines:
+        try:  # flite prints its version and exits 1
+            proc = subprocess.run(commands[engine], capture_output=True, text=True)
+        except OSError as exc:
+            raise RuntimeError(f"{engine} is needed for the held-out voices ({OTHER_ENGINES[engine]})") from exc
+        lines = [ln.strip() for ln in (proc.stdout + proc.stderr).splitlines() if ln.strip()]
+        versions[engine] = next((ln for ln in lines if "version" in ln.lower() or "release" in ln.lower()), lines[0] if lines else "")
+    return versions
+
+
 def synth(text: str, voice: str, speed: int, pitch: int) -> np.ndarray:
-    """espeak-ng -> sox -> 16 kHz mono float32."""
-    tts = subprocess.run(
-        ["espeak-ng", "-v", voice, "-s", str(speed), "-p", str(pitch), "--stdout", text],
-        capture_output=True,
-        check=True,
-    )
+    """Text -> 16 kHz mono float32, by espeak-ng, or flite / festival for "engine:voice" names.
+
+    `speed` is in words per minute; `pitch` (0-99) only steers espeak-ng.
+    """
+    engine, _, name = voice.rpartition(":")
+    stretch = f"{DEFAULT_WPM / speed:.3f}"
+    if engine == "flite":
+        with tempfile.NamedTemporaryFile(suffix=".wav") as out:
+            subprocess.run(["flite", "-voice", name, "--setf", f"duration_stretch={stretch}", "-t", text, "-o", out.name], capture_output=True, check=True)
+            wav = Path(out.name).read_bytes()
+    elif engine == "festival":
+        with tempfile.NamedTemporaryFile(suffix=".wav") as out:
+            script = ["-eval", f"(voice_{name})", "-eval", f"(Parameter.set 'Duration_Stretch {stretch})"]
+            subprocess.run(["text2wave", *script, "-o", out.name], input=text.encode(), capture_output=True, check=True)
+            wav = Path(out.name).read_bytes()
+    else:
+        wav = subprocess.run(
+            ["espeak-ng", "-v", voice, "-s", str(speed), "-p", str(pitch), "--stdout", text], capture_output=True, check=True
+        ).stdout
+    audio = _to_float(wav)
+    if len(audio) < FRAME:
+        raise RuntimeError(f"{engine or 'espeak-ng'} produced no audio for {text!r} ({voice})")
+    return audio
+
+
+def _to_float(wav: bytes) -> np.ndarray:
     raw = subprocess.run(
         # float output: no dither, so the same text gives the same samples every time
         ["sox", "-q", "-R", "-t", "wav", "-", "-t", "raw", "-e", "floating-point", "-b", "32", "-c", "1", "-r", str(SAMPLE_RATE), "-"],
-        input=tts.stdout,
+        input=wav,
         capture_output=True,
         check=True,
     ).stdout
-    audio = np.frombuffer(raw, dtype="<f4").astype(np.float32)
-    if len(audio) < FRAME:
-        raise RuntimeError(f"espeak-ng produced no audio for {text!r} ({voice})")
-    return audio
+    return np.frombuffer(raw, dtype="<f4").astype(np.float32)
 
 
 def _frame_db(audio: np.ndarray) -> np.ndarray:

@@ -34,10 +34,12 @@ import triggers  # noqa: E402,F401  first: it sets thread limits before numpy lo
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn  # noqa: E402
 
 from bench.corpus import PHRASES, build_corpus, summarise  # noqa: E402
+from bench.heldout import VOICES as HELDOUT_VOICES, plan_heldout  # noqa: E402
 from bench.metrics import MATCH_TOLERANCE_S, metrics, pct, score_item  # noqa: E402
 from bench.report import README, TARGETS, console, machine_info, markdown, print_table, update_readme  # noqa: E402
 
 CORPUS_DIR = HERE / "corpus"
+HELDOUT_DIR = HERE / "corpus_heldout"
 RESULTS_DIR = HERE / "results"
 
 err = console(stderr=True)
@@ -70,10 +72,10 @@ def select(items: list[dict[str, Any]], quick: bool) -> list[dict[str, Any]]:
 # --------------------------------------------------------------------------- engine pass
 
 
-def run_item(rec: Any, item: dict[str, Any]) -> dict[str, Any]:
+def run_item(rec: Any, item: dict[str, Any], corpus_dir: Path = CORPUS_DIR) -> dict[str, Any]:
     from triggers import TranscriptEvent, TriggerEngine, TriggerEvent, chunks, load_audio
 
-    audio = load_audio(CORPUS_DIR / item["path"])
+    audio = load_audio(corpus_dir / item["path"])
     engine = TriggerEngine(list(PHRASES), recognizer=rec)
     events: list[Any] = []
     cpu0, wall0 = time.process_time(), time.perf_counter()
@@ -101,7 +103,7 @@ def run_item(rec: Any, item: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def engine_pass(rec: Any, items: list[dict[str, Any]], label: str) -> list[dict[str, Any]]:
+def engine_pass(rec: Any, items: list[dict[str, Any]], label: str, corpus_dir: Path = CORPUS_DIR) -> list[dict[str, Any]]:
     runs = []
     with Progress(
         TextColumn(f"[bold]{label}[/]"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -110,9 +112,34 @@ def engine_pass(rec: Any, items: list[dict[str, Any]], label: str) -> list[dict[
         task = progress.add_task("", total=len(items))
         for item in items:
             progress.update(task, description=item["id"])
-            runs.append(run_item(rec, item))
+            runs.append(run_item(rec, item, corpus_dir))
             progress.advance(task)
     return runs
+
+
+HELDOUT_KEYS = (
+    "positives", "recall", "recall_by_phrase", "recall_clean", "recall_noisy", "missed_positives", "near_misses",
+    "near_miss_items_triggered", "near_miss_by_phrase", "near_miss_triggered", "unrelated", "unrelated_false_triggers",
+    "unrelated_triggered", "latency_p50_s", "latency_p95_s", "rtf_cpu",
+)
+
+
+def heldout_pass(rec: Any, seed: int) -> dict[str, Any]:
+    """The engine on held-out engines, voices and sentences (bench/heldout.py): reported apart, never tuned on."""
+    try:
+        items = build_corpus(HELDOUT_DIR, seed=seed, planner=plan_heldout)
+    except RuntimeError as exc:
+        return {"available": False, "error": str(exc)}
+    runs = engine_pass(rec, items, "held-out", HELDOUT_DIR)
+    results = [score_item(item, run) for item, run in zip(items, runs)]
+    m = metrics(results, [runs])
+    return {
+        "available": True,
+        "voices": list(HELDOUT_VOICES),
+        "minutes": round(sum(i["duration_s"] for i in items) / 60, 2),
+        **{k: m[k] for k in HELDOUT_KEYS},
+        "items": results,
+    }
 
 
 def run_long_call(rec: Any, items: list[dict[str, Any]], minutes: float) -> dict[str, Any]:
@@ -217,6 +244,9 @@ def main(argv: list[str] | None = None) -> int:
     results = [score_item(item, run) for item, run in zip(chosen, passes[0])]
     m = metrics(results, passes)
 
+    if not args.quick:
+        m["heldout"] = heldout_pass(rec, args.seed)
+
     long_minutes = args.long_minutes if args.long_minutes is not None else (5.0 if args.quick else 30.0)
     if long_minutes > 0:
         m["long_call"] = run_long_call(rec, items, long_minutes)
@@ -258,7 +288,7 @@ def main(argv: list[str] | None = None) -> int:
     print_table(m, rt, title)
     if not rt.get("available"):
         err.print(f"realtime CLI latency not measured: {rt.get('error')}")
-    for r in results:
+    for r in results + m.get("heldout", {}).get("items", []):
         if r["kind"] == "positive" and not r["detected"]:
             err.print(f"[yellow]missed[/] {r['id']} {r['phrase']!r}: said {r['text']!r}; heard {r['heard']!r}; triggers {[t['phrase'] for t in r['triggers']]}")
         elif r["kind"] != "positive" and r["detected"]:

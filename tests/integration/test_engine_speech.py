@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.integration.conftest import PHRASES, say, write_wav
+from tests.integration.conftest import PHRASES, say, say_flite, write_wav
 from triggers import TranscriptEvent, TriggerEngine, TriggerEvent, chunks, load_audio
 
 pytestmark = pytest.mark.integration
@@ -40,6 +40,20 @@ def test_positive_fires_once_near_the_phrase_end(recognizer, speech_dir, text, p
     assert [t.phrase for t in triggers] == [phrase]
     assert 0.4 < triggers[0].phrase_end_s < triggers[0].emitted_at_s
     assert any(isinstance(e, TranscriptEvent) and e.final for e in events)
+
+
+@pytest.mark.parametrize(
+    "text, phrase, voice",
+    [
+        ("Could you text me the address for dinner tonight?", "dinner tonight", "slt"),
+        ("Those look like brand new running shoes.", "running shoes", "rms"),
+        ("I'm cooking dinner tomorrow.", None, "awb"),
+        ("I bought new walking shoes.", None, "slt"),
+    ],
+)
+def test_another_engines_voices(recognizer, speech_dir, text, phrase, voice):
+    path = say_flite(speech_dir / f"flite-{voice}-{abs(hash(text))}.wav", text, voice=voice)
+    assert fired(listen(recognizer, path)) == ([phrase] if phrase else [])
 
 
 @pytest.mark.parametrize(
