@@ -3,7 +3,8 @@
 Builds (or reuses) the synthesised corpus in bench/corpus/, runs a fresh
 TriggerEngine over every item, 20 ms chunk by 20 ms chunk as in a call, and
 writes bench/results/triggers.json (bench/results/triggers.quick.json with
---quick). A full run also rewrites the table between the README markers
+--quick). A full run also runs the held-out set (bench/heldout.py: flite and
+festival voices, reported apart) and rewrites the table between the README markers
 <!-- bench:triggers:start --> and <!-- bench:triggers:end --> when they exist.
 
     .venv/bin/python bench/triggers.py [--quick] [--runs N] [--no-realtime]
@@ -217,7 +218,7 @@ def realtime_cli(items: list[dict[str, Any]], n: int, model: str, device: str) -
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="Benchmark the trigger engine on a synthesised corpus.")
-    ap.add_argument("--quick", action="store_true", help="a subset: 15 positives, 15 near misses, 6 unrelated, 2 conversations")
+    ap.add_argument("--quick", action="store_true", help="a subset: 15 positives, 15 near misses, 6 unrelated, 2 conversations; no held-out set")
     ap.add_argument("--runs", type=int, default=1, help="repeat the engine pass N times; the RTF reported is the median")
     ap.add_argument("--seed", type=int, default=0, help="corpus seed")
     ap.add_argument("--model", default="tiny.en")
