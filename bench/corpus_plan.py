@@ -56,13 +56,15 @@ class _VoicePicker:
         return voice, speed, pitch
 
 
-def _noisy_flags(n: int, rng: random.Random) -> list[bool]:
+def noisy_flags(n: int, rng: random.Random) -> list[bool]:
+    """Which of n items get noise: half of them, in a seeded order."""
     flags = [i % 2 == 0 for i in range(n)]
     rng.shuffle(flags)
     return flags
 
 
-def _noise_plan(rng: random.Random) -> dict[str, Any]:
+def noise_plan(rng: random.Random) -> dict[str, Any]:
+    """A seeded noise recipe: colour, mains hum or none, and the SNR."""
     hum = rng.random() < 0.35
     return {
         "colour": rng.choice(["pink", "brown"]),
@@ -88,14 +90,14 @@ def plan_corpus(seed: int) -> list[dict[str, Any]]:
             "tail_pad_s": round(rng.uniform(0.9, 1.1), 3),
             "gap_s": round(rng.uniform(0.05, 0.4), 3),
             "level_dbfs": round(rng.uniform(*SPEECH_RMS_DBFS), 1),
-            "noise": _noise_plan(rng) if noisy else None,
+            "noise": noise_plan(rng) if noisy else None,
         }
 
     # positives
     rng = random.Random(f"{seed}:positive")
     picker = _VoicePicker(rng)
     pos = [(p, a) for p, leadins in POSITIVE_LEADINS.items() for a in leadins]
-    flags = _noisy_flags(len(pos), rng)
+    flags = noisy_flags(len(pos), rng)
     tail_flags = [i % 3 != 0 for i in range(len(pos))]  # two thirds get a tail
     rng.shuffle(tail_flags)
     for i, ((phrase, a), noisy, has_tail) in enumerate(zip(pos, flags, tail_flags)):
@@ -114,7 +116,7 @@ def plan_corpus(seed: int) -> list[dict[str, Any]]:
     rng = random.Random(f"{seed}:near_miss")
     picker = _VoicePicker(rng)
     nm = [(p, t) for p, texts in NEAR_MISSES.items() for t in texts]
-    flags = _noisy_flags(len(nm), rng)
+    flags = noisy_flags(len(nm), rng)
     for i, ((phrase, text), noisy) in enumerate(zip(nm, flags)):
         plan = common(rng, picker, noisy)
         plan.update(
@@ -130,7 +132,7 @@ def plan_corpus(seed: int) -> list[dict[str, Any]]:
     # unrelated
     rng = random.Random(f"{seed}:unrelated")
     picker = _VoicePicker(rng)
-    flags = _noisy_flags(len(UNRELATED), rng)
+    flags = noisy_flags(len(UNRELATED), rng)
     for i, (text, noisy) in enumerate(zip(UNRELATED, flags)):
         plan = common(rng, picker, noisy)
         plan.update(id=f"unrel-{i:03d}", kind="unrelated", phrase=None, near_miss_of=None, piece_a=text, piece_b=None)
@@ -140,7 +142,7 @@ def plan_corpus(seed: int) -> list[dict[str, Any]]:
     rng = random.Random(f"{seed}:conversation")
     picker = _VoicePicker(rng)
     n_conv = 12
-    flags = _noisy_flags(n_conv, rng)
+    flags = noisy_flags(n_conv, rng)
     order: list[str] = []
     for i, noisy in enumerate(flags):
         target = rng.uniform(62.0, 74.0)
@@ -173,7 +175,7 @@ def plan_corpus(seed: int) -> list[dict[str, Any]]:
                 "lead_pad_s": round(rng.uniform(0.5, 1.0), 3),
                 "tail_pad_s": 1.0,
                 "level_dbfs": round(rng.uniform(*SPEECH_RMS_DBFS), 1),
-                "noise": _noise_plan(rng) if noisy else None,
+                "noise": noise_plan(rng) if noisy else None,
             }
         )
     return plans

@@ -12,7 +12,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from bench.corpus_plan import SPEECH_RMS_DBFS, SPEED_RANGE, _noise_plan, _noisy_flags
+from bench.corpus_plan import SPEECH_RMS_DBFS, SPEED_RANGE, noise_plan, noisy_flags
 from bench.corpus_text import FORBIDDEN_IN_NEGATIVES, PHRASES, contains, normalise_text
 from bench.synth import DEFAULT_WPM
 
@@ -141,7 +141,7 @@ def plan_heldout(seed: int) -> list[dict[str, Any]]:
     jobs += [("unrelated", None, t, NEGATIVE_VOICES) for t in UNRELATED]
     said = [(kind, phrase, text) for kind, phrase, text, n in jobs for _ in range(n)]
     voices = [VOICES[i % len(VOICES)] for i in range(len(said))]  # consecutive: a sentence's voices differ
-    noisy = _noisy_flags(len(said), rng)
+    noisy = noisy_flags(len(said), rng)
     prefixes = {"positive": "ho-pos", "near_miss": "ho-near", "unrelated": "ho-unrel"}
     counts = dict.fromkeys(prefixes, 0)
     plans = []
@@ -161,6 +161,6 @@ def plan_heldout(seed: int) -> list[dict[str, Any]]:
             "tail_pad_s": round(rng.uniform(0.9, 1.1), 3),
             "gap_s": round(rng.uniform(0.05, 0.4), 3),
             "level_dbfs": round(rng.uniform(*SPEECH_RMS_DBFS), 1),
-            "noise": _noise_plan(rng) if loud else None,
+            "noise": noise_plan(rng) if loud else None,
         })
     return plans
