@@ -196,7 +196,6 @@ def build_corpus(
         "seed": seed,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "build_seconds": round(time.perf_counter() - started, 1),
-        "espeak": engines["espeak-ng"],
         "engines": engines,
         "sample_rate": SAMPLE_RATE,
         "phrases": list(PHRASES),

@@ -40,11 +40,10 @@ def espeak_version() -> str:
 
 def engine_versions(engines: list[str]) -> dict[str, str]:
     """Versions of the other engines a corpus uses; a clear error for one that is missing."""
-    commands = {"flite": ["flite", "--version"], "festival": ["festival", "--version"]}
     versions = {}
     for engine in engines:
         try:  # flite prints its version and exits 1
-            proc = subprocess.run(commands[engine], capture_output=True, text=True)
+            proc = subprocess.run([engine, "--version"], capture_output=True, text=True)
         except OSError as exc:
             raise RuntimeError(f"{engine} is needed for the held-out voices ({OTHER_ENGINES[engine]})") from exc
         lines = [ln.strip() for ln in (proc.stdout + proc.stderr).splitlines() if ln.strip()]
@@ -60,14 +59,10 @@ def synth(text: str, voice: str, speed: int, pitch: int) -> np.ndarray:
     engine, _, name = voice.rpartition(":")
     stretch = f"{DEFAULT_WPM / speed:.3f}"
     if engine == "flite":
-        with tempfile.NamedTemporaryFile(suffix=".wav") as out:
-            subprocess.run(["flite", "-voice", name, "--setf", f"duration_stretch={stretch}", "-t", text, "-o", out.name], capture_output=True, check=True)
-            wav = Path(out.name).read_bytes()
+        wav = _written_wav(["flite", "-voice", name, "--setf", f"duration_stretch={stretch}", "-t", text, "-o"])
     elif engine == "festival":
-        with tempfile.NamedTemporaryFile(suffix=".wav") as out:
-            script = ["-eval", f"(voice_{name})", "-eval", f"(Parameter.set 'Duration_Stretch {stretch})"]
-            subprocess.run(["text2wave", *script, "-o", out.name], input=text.encode(), capture_output=True, check=True)
-            wav = Path(out.name).read_bytes()
+        script = ["-eval", f"(voice_{name})", "-eval", f"(Parameter.set 'Duration_Stretch {stretch})"]
+        wav = _written_wav(["text2wave", *script, "-o"], stdin=text.encode())
     else:
         wav = subprocess.run(
             ["espeak-ng", "-v", voice, "-s", str(speed), "-p", str(pitch), "--stdout", text], capture_output=True, check=True
@@ -76,6 +71,13 @@ def synth(text: str, voice: str, speed: int, pitch: int) -> np.ndarray:
     if len(audio) < FRAME:
         raise RuntimeError(f"{engine or 'espeak-ng'} produced no audio for {text!r} ({voice})")
     return audio
+
+
+def _written_wav(args: list[str], stdin: bytes | None = None) -> bytes:
+    """The WAV file a synthesiser writes to the path appended to `args` (flite and festival have no stdout mode)."""
+    with tempfile.NamedTemporaryFile(suffix=".wav") as out:
+        subprocess.run([*args, out.name], input=stdin, capture_output=True, check=True)
+        return Path(out.name).read_bytes()
 
 
 def _to_float(wav: bytes) -> np.ndarray:
