@@ -31,13 +31,13 @@ import cv2
 import numpy as np
 import pytest
 
-from tests.e2e import media
-from tests.e2e.browser import ChromiumParticipant, Failure, Participant
-from tests.e2e.firefox import FirefoxParticipant
-from tests.e2e.frames import any_label, label_on, labels, looks_like_video
-from tests.e2e.netns import in_loopback_namespace, interfaces, run_in_loopback_namespace
-from tests.e2e.report import dump, save_pages, tail
-from tests.relayserver import free_port
+from tests.support.browser import media
+from tests.support.browser.chromium import ChromiumParticipant, Failure, Participant
+from tests.support.browser.firefox import FirefoxParticipant
+from tests.support.browser.frames import any_label, label_on, labels, looks_like_video
+from tests.support.browser.netns import in_loopback_namespace, interfaces, run_in_loopback_namespace
+from tests.support.browser.report import dump, save_pages, tail
+from tests.support.relayserver import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 TEST_ID = "tests/e2e/test_call.py::test_two_participants_see_the_ad[{listener}]"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.integration.conftest import PHRASES, say, say_flite, write_wav
+from tests.support.speech import PHRASES, say, say_flite, write_wav
 from triggers import TranscriptEvent, TriggerEngine, TriggerEvent, chunks, load_audio
 
 pytestmark = pytest.mark.integration

@@ -10,7 +10,7 @@ from adengine.facebank import FaceBank, assess_image
 from adengine.quality import assess_quality
 from adengine.smoothing import OneEuroParams
 from adengine.tracker import MediapipeFaceTracker
-from tests import faces as F
+from tests.support import faces as F
 
 pytestmark = pytest.mark.integration
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.integration.conftest import convert, say, write_wav
+from tests.support.speech import convert, say, write_wav
 
 pytestmark = pytest.mark.integration
 

@@ -15,10 +15,10 @@ import numpy as np
 import pytest
 
 from adengine.label import DisclosureLabel
-from tests import faces
-from tests.integration.conftest import say
-from tests.relayserver import RelayNotHealthy, start_relay
-from tests.rtcclient import LoopAudio, LoopVideo, RoomClient, in_call
+from tests.support import faces
+from tests.support.speech import say
+from tests.support.relayserver import RelayNotHealthy, start_relay
+from tests.support.rtcclient import LoopAudio, LoopVideo, RoomClient, in_call
 
 pytestmark = pytest.mark.integration
 

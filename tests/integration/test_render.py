@@ -17,7 +17,7 @@ from adengine.media import read_clip
 from adengine.renderer import AdRenderer
 from adengine.template import TemplateLibrary
 from adengine.tracker import MediapipeFaceTracker
-from tests.faces import ASTRONAUT_FACE, HOPPER_FACE, astronaut, dark, hopper, noise_image, portrait, small
+from tests.support.faces import ASTRONAUT_FACE, HOPPER_FACE, astronaut, dark, hopper, noise_image, portrait, small
 
 pytestmark = pytest.mark.integration
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.integration.conftest import say
+from tests.support.speech import say
 from triggers.audio import load_audio
 from triggers.vad import VoiceActivity
 

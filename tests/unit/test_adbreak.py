@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 from aiortc.mediastreams import MediaStreamError
 
-from callbridge.adbreak import AdBreak, AdMedia, audio_frames, letterbox
-from callbridge.injector import RATE_WINDOW, Program
-from tests.unit.test_admedia import AD_COLOUR, pcm, sine
+from callbridge.media.adbreak import AdBreak, AdMedia, audio_frames, letterbox
+from callbridge.media.tracks import RATE_WINDOW, Program
+from tests.support.audio import AD_COLOUR, pcm, sine
 
 def ad_frames(width: int = 48, height: int = 24):
     """An endless ad (more frames than it may play): 2:1 frames of one colour."""
@@ -189,7 +189,7 @@ def test_an_ad_break_hands_back_to_live_on_a_keyframe():
 def test_the_picture_does_not_wait_for_the_soundtrack(monkeypatch):
     # converting the soundtrack is slow here; the first ad frame goes out first,
     # and the sound catches up in step with the picture (no frame is lost)
-    import callbridge.adbreak as adbreak
+    import callbridge.media.adbreak as adbreak
 
     def slow_audio_frames(*args):
         time.sleep(0.3)

@@ -7,10 +7,8 @@ import numpy as np
 import pytest
 
 from adengine.media import Clip
-from callbridge.adbreak import MAX_AD_S, MIN_AD_FPS, MIN_AD_S, AdMedia, ad_rate, audio_frames, letterbox, paced
-
-AD_COLOUR = (200, 40, 90)
-
+from tests.support.audio import pcm, sine
+from callbridge.media.adbreak import MAX_AD_S, MIN_AD_FPS, MIN_AD_S, AdMedia, ad_rate, audio_frames, letterbox, paced
 
 def test_letterbox_puts_bars_left_and_right_of_a_narrower_frame():
     frame = np.full((480, 640, 3), 255, np.uint8)
@@ -50,22 +48,12 @@ def assert_stereo_20ms(frames: list[av.AudioFrame]) -> None:
         assert frame.format.name == "s16" and frame.layout.name == "stereo"
 
 
-def pcm(frames: list[av.AudioFrame]) -> np.ndarray:
-    """(samples, 2) int16 from interleaved s16 frames."""
-    return np.concatenate([f.to_ndarray().reshape(-1, 2) for f in frames])
-
-
 @pytest.mark.parametrize("duration", [1.5, 2.0, 3.14])
 def test_audio_frames_are_20ms_48k_stereo_s16_and_cover_the_duration(duration):
     frames = audio_frames(None, None, duration)
     assert len(frames) == int(duration * 50)
     assert_stereo_20ms(frames)
     assert not pcm(frames).any()  # no soundtrack: silence
-
-
-def sine(seconds: float, hz: float, level: float, rate: int = 44_100) -> np.ndarray:
-    t = np.arange(int(seconds * rate)) / rate
-    return (level * np.sin(2 * np.pi * hz * t)).astype(np.float32)
 
 
 @pytest.mark.parametrize("shape", ["1d", "(1, samples)"])

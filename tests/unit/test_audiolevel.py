@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from aiortc import rtcrtpsender, rtp
 
-from callbridge.audiolevel import AIORTC_LEVEL, audio_level_dbov, install
+from callbridge.media.adapt.aiortc_audio_level import AIORTC_LEVEL, audio_level_dbov, install
 
 
 def _frame(values: np.ndarray, layout: str) -> av.AudioFrame:

@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from tests.e2e.bidi import from_remote, to_remote
+from tests.support.browser.bidi import from_remote, to_remote
 
 
 def test_arguments_become_local_values():

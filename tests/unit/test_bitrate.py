@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from aiortc.codecs import vpx
 
-from callbridge import bitrate
-from callbridge.bitrate import SteadyBitrate
+from callbridge.media.adapt import aiortc_vp8_bitrate as bitrate
+from callbridge.media.adapt.aiortc_vp8_bitrate import SteadyBitrate
 
 
 def test_a_wobbling_estimate_is_not_followed():

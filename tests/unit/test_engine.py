@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from tests.unit.fakes import ScriptedRecognizer, ScriptedVAD, run, words
+from tests.support.fakes import ScriptedRecognizer, ScriptedVAD, run, words
 from triggers.engine import EngineConfig, TriggerEngine
 from triggers.events import TranscriptEvent, TriggerEvent
 from triggers.matcher import Phrase

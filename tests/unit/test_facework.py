@@ -14,7 +14,7 @@ import adengine.facebank as facebank
 from adengine.face import N_LANDMARKS, Face, HeadPose
 from adengine.facebank import FaceBank, FaceCrop
 from adengine.quality import FaceQuality
-from callbridge.facework import FaceWorker
+from callbridge.workers.faces import FaceWorker
 
 SIZE = (160, 120)
 
@@ -137,7 +137,7 @@ def test_max_fps_limits_how_often_a_frame_is_examined(harness):
 
 
 def test_a_tracker_failure_is_logged_and_the_worker_restarts(harness, caplog):
-    caplog.set_level(logging.ERROR, logger="callbridge.facework")
+    caplog.set_level(logging.ERROR, logger="callbridge.workers.faces")
     h = harness()
     h.worker.set_consent(True)
     h.worker.offer(frame_with_index(1), 1.0)
@@ -185,7 +185,7 @@ def test_close_clears_the_bank_and_stops_the_thread(harness):
 
 
 def test_a_tracker_that_also_fails_to_reset_is_still_replaced(harness, caplog):
-    caplog.set_level(logging.ERROR, logger="callbridge.facework")
+    caplog.set_level(logging.ERROR, logger="callbridge.workers.faces")
     h = harness()
     h.worker.set_consent(True)
     h.worker.offer(frame_with_index(1), 1.0)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import aioice.ice
 import pytest
 
-from callbridge import ice
+from callbridge.media.adapt import aioice_loopback as ice
 
 
 def test_only_lo_is_loopback_only():

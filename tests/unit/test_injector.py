@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from aiortc.mediastreams import MediaStreamError
 
-from callbridge.injector import AUDIO_QUEUE, RATE_WINDOW, VIDEO_CLOCK, VIDEO_QUEUE, Program, RelayTrack
+from callbridge.media.tracks import AUDIO_QUEUE, RATE_WINDOW, VIDEO_CLOCK, VIDEO_QUEUE, Program, RelayTrack
 
 
 class FakeClock:

@@ -9,7 +9,7 @@ from aiortc import RTCPeerConnection
 from aiortc.jitterbuffer import JitterBuffer
 from aiortc.rtp import RtpPacket
 
-from callbridge.jitter import buffer_for, use_frame_buffers
+from callbridge.media.adapt.aiortc_jitter_buffer import buffer_for, use_frame_buffers
 
 
 def packet(seq: int, timestamp: int, marker: bool = False, data: bytes | None = None) -> RtpPacket:

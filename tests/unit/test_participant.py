@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from callbridge.participant import NegotiationError, Participant
+from callbridge.web.participant import NegotiationError, Participant
 
 
 async def _nothing(message: dict) -> None:

@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from callbridge.priority import MEDIA_NICE, in_normal_thread, lower_current_thread, media_executor
+from callbridge.workers.priority import MEDIA_NICE, in_normal_thread, lower_current_thread, media_executor
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "setpriority"), reason="per-thread nice values are a Linux feature")
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from bench.relay_browser import markdown, measure, summarise
+from bench.browser_bench import markdown, measure, summarise
 
-LOG = "INFO callbridge.room: room bench: alice said 'dinner tonight' (heard 'dinner tonight?'); latency 0.30 s on the audio clock, 0.50 s wall\n"
+LOG = "INFO callbridge.web.room: room bench: alice said 'dinner tonight' (heard 'dinner tonight?'); latency 0.30 s on the audio clock, 0.50 s wall\n"
 
 
 def _call(offset: float) -> dict[str, list[float]]:

@@ -7,10 +7,10 @@ import logging
 
 import pytest
 
-from callbridge.participant import NegotiationError
-from callbridge.room import JoinError
-from callbridge.roomevents import EVENT_TYPES, room_event
-from tests.unit.roomfakes import FakeParticipant, PageGone, assert_event, consent_log, room  # noqa: F401 (room is a fixture)
+from callbridge.web.participant import NegotiationError
+from callbridge.web.room import JoinError
+from callbridge.web.events import EVENT_TYPES, room_event
+from tests.support.roomfakes import FakeParticipant, PageGone, assert_event, consent_log, room  # noqa: F401 (room is a fixture)
 
 
 def test_join_replays_earlier_joins_to_the_newcomer_and_broadcasts_its_own(room):
@@ -158,7 +158,7 @@ def test_one_failed_renegotiation_does_not_stop_the_others(room, caplog):
 
 
 def test_a_receiver_who_left_during_the_renegotiation_is_not_an_error(room, caplog):
-    caplog.set_level(logging.INFO, logger="callbridge.room")
+    caplog.set_level(logging.INFO, logger="callbridge.web.room")
     ana, bo = FakeParticipant("ana"), FakeParticipant("bo")
 
     async def leave_then_fail(others):

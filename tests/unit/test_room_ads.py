@@ -10,10 +10,10 @@ import time
 import numpy as np
 import pytest
 
-from callbridge.adbreak import AdMedia
-from callbridge.room import Room
+from callbridge.media.adbreak import AdMedia
+from callbridge.web.room import Room
 from triggers.events import TranscriptEvent, TriggerEvent
-from tests.unit.roomfakes import FakeParticipant, room  # noqa: F401 (room is a fixture)
+from tests.support.roomfakes import FakeParticipant, room  # noqa: F401 (room is a fixture)
 
 
 async def settle(room: Room, timeout: float = 5.0) -> None:

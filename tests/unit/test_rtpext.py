@@ -7,7 +7,7 @@ import asyncio
 from aiortc import RTCPeerConnection, rtcpeerconnection
 from aiortc.codecs import HEADER_EXTENSIONS
 
-from callbridge.rtpext import create_offer, page_extensions
+from callbridge.media.adapt.aiortc_sdp_offer import create_offer, page_extensions
 
 CHROME_OFFER = """v=0
 m=audio 9 UDP/TLS/RTP/SAVPF 111

@@ -10,7 +10,7 @@ import av
 import numpy as np
 import pytest
 
-from callbridge.speech import ReceiveClock, SpeechWorker
+from callbridge.workers.speech import ReceiveClock, SpeechWorker
 from triggers import SAMPLE_RATE, StreamResampler
 from triggers.events import TranscriptEvent, TriggerEvent
 
@@ -149,7 +149,7 @@ def test_a_phrase_end_is_never_later_than_the_emission():
 
 
 def test_a_failing_engine_is_replaced_and_later_times_stay_on_the_calls_clock(caplog):
-    caplog.set_level(logging.ERROR, logger="callbridge.speech")
+    caplog.set_level(logging.ERROR, logger="callbridge.workers.speech")
     fail = threading.Event()
     engines: list[ScriptedEngine] = []
 
@@ -267,7 +267,7 @@ def test_audio_arriving_during_a_catch_up_does_not_shift_the_new_engines_clock()
             return True
 
     hook = PushDuringCatchUp()
-    logging.getLogger("callbridge.speech").addFilter(hook)
+    logging.getLogger("callbridge.workers.speech").addFilter(hook)
     try:
         worker.push(audio_frame(), received[0])
         assert entered.wait(3.0)
@@ -276,7 +276,7 @@ def test_audio_arriving_during_a_catch_up_does_not_shift_the_new_engines_clock()
         release.set()
         ((event, _, _),) = sink.wait_for(1)
     finally:
-        logging.getLogger("callbridge.speech").removeFilter(hook)
+        logging.getLogger("callbridge.workers.speech").removeFilter(hook)
         release.set()
         worker.close()
     origin = stream_ends(n)[-1] - 1.0  # the newest second of the backlog, not of what came after

@@ -7,9 +7,9 @@ import time
 
 import pytest
 
-import callbridge.store as store_module
-from callbridge.campaign import PhraseRule
-from callbridge.store import Store
+import callbridge.config.store as store_module
+from callbridge.config.campaign import PhraseRule
+from callbridge.config.store import Store
 
 
 def rows(store: Store, sql: str) -> list[tuple]:

@@ -6,7 +6,7 @@ import pytest
 from adengine import track as tracks
 from adengine.face import Face, HeadPose
 from adengine.track import TrackError, track_actor
-from tests.unit.test_warp import _points, _texture
+from tests.support.landmarks import random_landmarks, texture
 
 
 class _ScriptedTracker:
@@ -20,7 +20,7 @@ class _ScriptedTracker:
         self.calls += 1
         if i in self.lost:
             return None
-        pts = _points() + (i, 0)
+        pts = random_landmarks() + (i, 0)
         if i in self.tiny:
             pts = (pts - pts.mean(0)) * 0.2 + pts.mean(0)
         return Face((0, 0, 1, 1), pts, HeadPose(0, 0, 0), 0.9)
@@ -32,7 +32,7 @@ class _ScriptedTracker:
         pass
 
 
-FRAMES = [_texture(seed) for seed in range(20)]
+FRAMES = [texture(seed) for seed in range(20)]
 
 
 def test_untracked_frames_are_interpolated_between_their_neighbours():

@@ -44,7 +44,7 @@ class ReadingsRecognizer:
 
 
 def _second_look(logprobs: dict[str, float]):
-    from tests.unit.fakes import words as make_words
+    from tests.support.fakes import words as make_words
     from triggers.asr import Decoding
     from triggers.matcher import Phrase, PhraseMatcher
     from triggers.verify import AcousticVerifier

@@ -7,18 +7,7 @@ import pytest
 from adengine.colour import lab_stats, transfer
 from adengine.mask import INNER_LIPS, face_alpha
 from adengine.warp import build_frame_map, triangulate, warp
-
-
-def _points(seed: int = 0, centre=(320.0, 240.0), size=(110.0, 140.0)) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    angle, radius = rng.uniform(0, 2 * np.pi, 478), np.sqrt(rng.uniform(0, 1, 478))
-    pts = np.stack([centre[0] + size[0] * radius * np.cos(angle), centre[1] + size[1] * radius * np.sin(angle)], 1)
-    return pts.astype(np.float32)
-
-
-def _texture(seed: int = 1) -> np.ndarray:
-    noise = np.random.default_rng(seed).integers(0, 255, (480, 640, 3)).astype(np.uint8)
-    return cv2.GaussianBlur(noise, (0, 0), 3)
+from tests.support.landmarks import random_landmarks, texture
 
 
 def _box(image, m):
@@ -27,7 +16,7 @@ def _box(image, m):
 
 
 def test_a_face_warped_onto_its_own_landmarks_is_unchanged():
-    pts, image = _points(), _texture()
+    pts, image = random_landmarks(), texture()
     tris = triangulate(pts)
     m = build_frame_map(pts, tris, image.shape[:2])
     inside = m.tri >= 0
@@ -37,7 +26,7 @@ def test_a_face_warped_onto_its_own_landmarks_is_unchanged():
 
 
 def test_the_warp_follows_the_source_landmarks():
-    pts, image = _points(), _texture()
+    pts, image = random_landmarks(), texture()
     tris = triangulate(pts)
     m = build_frame_map(pts, tris, image.shape[:2])
     moved = np.roll(image, (-9, 21), (0, 1))  # the face sits 21 px right and 9 px up in the source
@@ -48,14 +37,14 @@ def test_the_warp_follows_the_source_landmarks():
 
 
 def test_pixels_outside_the_face_are_not_in_the_map():
-    pts = _points()
+    pts = random_landmarks()
     m = build_frame_map(pts, triangulate(pts), (480, 640))
     corner = m.tri[:5, :5]
     assert (corner == -1).all()
 
 
 def test_the_blend_mask_is_solid_inside_soft_at_the_edge_and_open_at_the_mouth():
-    pts = _points()
+    pts = random_landmarks()
     # put the inner-lip points on a small ring below the centre: a mouth opening
     ring = np.linspace(0, 2 * np.pi, len(INNER_LIPS), endpoint=False)
     pts[list(INNER_LIPS)] = np.stack([320 + 30 * np.cos(ring), 300 + 12 * np.sin(ring)], 1)

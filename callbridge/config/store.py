@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from callbridge.campaign import DEFAULT_CAMPAIGN, PhraseRule
+from callbridge.config.campaign import DEFAULT_CAMPAIGN, PhraseRule
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS phrases (

@@ -41,9 +41,9 @@ sys.path.insert(0, str(ROOT))
 
 from adengine.label import DisclosureLabel  # noqa: E402
 from bench.report import machine_info, publish  # noqa: E402
-from tests import faces  # noqa: E402
-from tests.relayserver import start_relay  # noqa: E402
-from tests.rtcclient import AUDIO_RATE, LoopAudio, LoopVideo, RoomClient  # noqa: E402
+from tests.support import faces  # noqa: E402
+from tests.support.relayserver import start_relay  # noqa: E402
+from tests.support.rtcclient import AUDIO_RATE, LoopAudio, LoopVideo, RoomClient  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "relay.json"
 SLOT_S = 12.0  # one sentence per slot: longer than the 7 s ad, so every trigger can play

@@ -11,7 +11,7 @@ from adengine.media import ClipError
 from adengine.template import TemplateError, TemplateLibrary, TemplateMeta
 from adengine.track import TrackError
 from adengine.tracker import MediapipeFaceTracker
-from callbridge.progress import stage_bars
+from callbridge.cli.progress import stage_bars
 
 HELP = """Ad templates are a clip (video and audio) in which an actor faces the camera,
 plus what the exhibit says about it. `add` checks the clip, tracks the actor's face

@@ -9,11 +9,11 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from callbridge.participant import NegotiationError, Participant
-from callbridge.pipeline import ParticipantPipeline, PassthroughPipeline
-from callbridge.priority import in_normal_thread
-from callbridge.room import JoinError, Room
-from callbridge.signalling import Answer, Consent, Join, Leave, Offer, SignallingError, parse_message
+from callbridge.web.participant import NegotiationError, Participant
+from callbridge.workers.pipeline import ParticipantPipeline, PassthroughPipeline
+from callbridge.workers.priority import in_normal_thread
+from callbridge.web.room import JoinError, Room
+from callbridge.web.signalling import Answer, Consent, Join, Leave, Offer, SignallingError, parse_message
 
 log = logging.getLogger(__name__)
 

@@ -20,7 +20,7 @@ import numpy as np
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
-from callbridge.jitter import use_frame_buffers
+from callbridge.media.adapt.aiortc_jitter_buffer import use_frame_buffers
 
 AUDIO_RATE = 48_000
 AUDIO_FRAME = 960

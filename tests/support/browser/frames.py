@@ -6,8 +6,8 @@ import cv2
 import numpy as np
 
 from adengine.label import DisclosureLabel
-from callbridge.services import PLAIN_LABEL
-from tests.e2e import media
+from callbridge.config.services import PLAIN_LABEL
+from tests.support.browser import media
 
 
 def labels():

@@ -11,11 +11,11 @@ from pathlib import Path
 
 from aiohttp import web
 
-from callbridge import audiolevel, bitrate
-from callbridge.priority import in_normal_thread, media_executor
-from callbridge.room import Room
-from callbridge.services import Services
-from callbridge.session import Session
+from callbridge.media.adapt import aiortc_audio_level, aiortc_vp8_bitrate
+from callbridge.workers.priority import in_normal_thread, media_executor
+from callbridge.web.room import Room
+from callbridge.config.services import Services
+from callbridge.web.session import Session
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
@@ -75,8 +75,8 @@ def build_app(relay: Relay) -> web.Application:
 async def _start_loading(app: web.Application) -> None:
     # aiortc encodes in the default executor: media work yields to speech (see priority.py)
     asyncio.get_running_loop().set_default_executor(media_executor())
-    audiolevel.install()  # aiortc's per-sample loop otherwise holds the event loop (see audiolevel.py)
-    bitrate.install()  # aiortc otherwise restarts the video encoder at every wobble of the estimate (see bitrate.py)
+    aiortc_audio_level.install()  # aiortc's per-sample loop otherwise holds the event loop (see audiolevel.py)
+    aiortc_vp8_bitrate.install()  # aiortc otherwise restarts the video encoder at every wobble of the estimate (see bitrate.py)
     app[RELAY].loading = asyncio.ensure_future(app[RELAY].load())
 
 

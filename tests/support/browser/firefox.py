@@ -16,9 +16,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tests.e2e.bidi import BiDiConnection, BiDiError, from_remote, to_remote
-from tests.e2e.browser import RECORD_PCS_JS, Participant
-from tests.relayserver import free_port
+from tests.support.browser.bidi import BiDiConnection, BiDiError, from_remote, to_remote
+from tests.support.browser.chromium import RECORD_PCS_JS, Participant
+from tests.support.relayserver import free_port
 
 FIREFOX = "/usr/bin/firefox-esr"
 

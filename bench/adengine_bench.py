@@ -27,7 +27,7 @@ from adengine.template import AdTemplate, TemplateLibrary  # noqa: E402
 from adengine.track import derive  # noqa: E402
 from adengine.tracker import MediapipeFaceTracker  # noqa: E402
 from bench.report import machine_info, publish  # noqa: E402
-from tests.faces import animate, astronaut, hopper  # noqa: E402
+from tests.support.faces import animate, astronaut, hopper  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results" / "adengine.json"
 SIZES = [(640, 360), (640, 480), (1280, 720)]

@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 
 from adengine.label import DisclosureLabel
-from callbridge.injector import AUDIO_RATE, Program
+from callbridge.media.tracks import AUDIO_RATE, Program
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

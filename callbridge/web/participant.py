@@ -17,11 +17,11 @@ from typing import Any, Awaitable, Callable
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCRtpTransceiver, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
-from callbridge.adbreak import AdBreak
-from callbridge.injector import Program, RelayTrack
-from callbridge.jitter import use_frame_buffers
-from callbridge.pipeline import ParticipantPipeline
-from callbridge.rtpext import Codecs, Extensions, agreed_codecs, create_offer, page_extensions
+from callbridge.media.adbreak import AdBreak
+from callbridge.media.tracks import Program, RelayTrack
+from callbridge.media.adapt.aiortc_jitter_buffer import use_frame_buffers
+from callbridge.workers.pipeline import ParticipantPipeline
+from callbridge.media.adapt.aiortc_sdp_offer import Codecs, Extensions, agreed_codecs, create_offer, page_extensions
 
 log = logging.getLogger(__name__)
 ANSWER_TIMEOUT_S = 10.0

@@ -18,7 +18,7 @@ from adengine.swapper import make_swapper
 from adengine.template import TemplateError, TemplateLibrary
 from adengine.track import TrackError
 from adengine.tracker import MediapipeFaceTracker
-from callbridge.progress import stage_bars
+from callbridge.cli.progress import stage_bars
 
 HELP = """Renders an ad template with the actor's face replaced by the face in --face
 (a photo, or a video from which the best frame is harvested), and writes an H.264

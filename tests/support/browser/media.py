@@ -17,7 +17,7 @@ from typing import Iterable
 import cv2
 import numpy as np
 
-from tests import faces
+from tests.support import faces
 
 WIDTH, HEIGHT, FPS = 640, 480, 15
 

@@ -6,11 +6,11 @@ import asyncio
 import logging
 from typing import Any
 
-from callbridge.adbreak import AdBreak
-from callbridge.participant import NegotiationError, Participant
-from callbridge.priority import in_normal_thread
-from callbridge.roomevents import RoomEvent, room_event
-from callbridge.services import Services
+from callbridge.media.adbreak import AdBreak
+from callbridge.web.participant import NegotiationError, Participant
+from callbridge.workers.priority import in_normal_thread
+from callbridge.web.events import RoomEvent, room_event
+from callbridge.config.services import Services
 from triggers import Event, TranscriptEvent, TriggerEvent
 
 log = logging.getLogger(__name__)

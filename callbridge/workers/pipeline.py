@@ -20,10 +20,10 @@ import numpy as np
 from adengine.facebank import FaceBank, FaceCrop, wipe
 from adengine.renderer import AdRenderer, RenderedAd
 from adengine.tracker import MediapipeFaceTracker
-from callbridge.adbreak import AdMedia
-from callbridge.facework import FaceWorker
-from callbridge.services import PLAIN_LABEL, Services
-from callbridge.speech import SpeechSink, SpeechWorker
+from callbridge.media.adbreak import AdMedia
+from callbridge.workers.faces import FaceWorker
+from callbridge.config.services import PLAIN_LABEL, Services
+from callbridge.workers.speech import SpeechSink, SpeechWorker
 from triggers import TriggerEngine
 
 log = logging.getLogger(__name__)

@@ -13,7 +13,7 @@ import numpy as np
 from adengine.label import DisclosureLabel
 from adengine.template import TemplateLibrary
 from adengine.tracker import MediapipeFaceTracker
-from callbridge.store import Store
+from callbridge.config.store import Store
 from triggers import WhisperRecognizer
 
 log = logging.getLogger(__name__)

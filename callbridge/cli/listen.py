@@ -12,7 +12,7 @@ from typing import Any, TextIO
 
 import numpy as np
 
-from callbridge.campaign import active_phrases
+from callbridge.config.campaign import active_phrases
 from models import ModelError
 from triggers import (
     CHUNK_SAMPLES,

@@ -28,9 +28,9 @@ def add_parser(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from aiohttp import web
 
-    from callbridge.ice import configure_ice
-    from callbridge.server import Relay, build_app
-    from callbridge.services import Services
+    from callbridge.media.adapt.aioice_loopback import configure_ice
+    from callbridge.web.server import Relay, build_app
+    from callbridge.config.services import Services
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     logging.getLogger("aiortc").setLevel(logging.WARNING)

@@ -31,9 +31,9 @@ sys.path.insert(0, str(ROOT))
 
 from adengine.label import DisclosureLabel  # noqa: E402
 from bench.report import machine_info, publish  # noqa: E402
-from tests.e2e import media  # noqa: E402
-from tests.e2e.browser import CHROMIUM, CHROMIUM_FLAGS, RECORD_PCS_JS  # noqa: E402
-from tests.relayserver import start_relay  # noqa: E402
+from tests.support.browser import media  # noqa: E402
+from tests.support.browser.chromium import CHROMIUM, CHROMIUM_FLAGS, RECORD_PCS_JS  # noqa: E402
+from tests.support.relayserver import start_relay  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "relay_browser.json"
 LOOP_S = 12.0

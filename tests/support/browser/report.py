@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.e2e.browser import Participant
+from tests.support.browser.chromium import Participant
 
 
 def tail(path: Path, lines: int = 60) -> str:

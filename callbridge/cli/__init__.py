@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Sequence
 
-from callbridge import listen, render, serve, template_cli
+from callbridge.cli import listen, render, serve, template
 
 EXIT_BAD_INPUT = 2
 
@@ -27,7 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     listen.add_parser(sub)
     render.add_parser(sub)
-    template_cli.add_parser(sub)
+    template.add_parser(sub)
     serve.add_parser(sub)
     return parser
 
