@@ -13,10 +13,10 @@ never cover it.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Callable, Iterator
 
 import cv2
 import matplotlib
@@ -79,7 +79,7 @@ class _Sprite:
     alpha: np.ndarray  # (h, w, 1) 0..1
 
     @classmethod
-    def from_image(cls, image: Image.Image) -> "_Sprite":
+    def from_image(cls, image: Image.Image) -> _Sprite:
         rgba = np.asarray(image.convert("RGBA"), dtype=np.float32)
         alpha = rgba[..., 3:4] / 255.0
         return cls(rgba[..., :3] * alpha, alpha)
@@ -105,7 +105,15 @@ def _finish(image: Image.Image) -> _Sprite:
     return _Sprite.from_image(image.resize((w, h), Image.Resampling.BOX))
 
 
-def _text(draw: ImageDraw.ImageDraw, xy: tuple[float, float], text: str, size: int, fill: tuple, style: str = "Bold", anchor: str = "la") -> None:
+def _text(
+    draw: ImageDraw.ImageDraw,
+    xy: tuple[float, float],
+    text: str,
+    size: int,
+    fill: tuple,
+    style: str = "Bold",
+    anchor: str = "la",
+) -> None:
     draw.text(xy, text, font=_font(size, style), fill=fill, anchor=anchor)
 
 
@@ -144,15 +152,31 @@ def _panel() -> _Sprite:
     w = WIDTH - PANEL_X + 40
     image, draw, s = _canvas(w, HEIGHT)
     left_top, left_bottom = 40, 16  # the slant, in panel coordinates
-    draw.polygon([(left_top * s, 0), (w * s, 0), (w * s, HEIGHT * s), (left_bottom * s, HEIGHT * s)], fill=(*CREAM, 250))
-    draw.polygon([(left_top * s, 0), ((left_top + 7) * s, 0), ((left_bottom + 7) * s, HEIGHT * s), (left_bottom * s, HEIGHT * s)], fill=(*TOMATO, 255))
+    draw.polygon(
+        [(left_top * s, 0), (w * s, 0), (w * s, HEIGHT * s), (left_bottom * s, HEIGHT * s)], fill=(*CREAM, 250)
+    )
+    draw.polygon(
+        [
+            (left_top * s, 0),
+            ((left_top + 7) * s, 0),
+            ((left_bottom + 7) * s, HEIGHT * s),
+            (left_bottom * s, HEIGHT * s),
+        ],
+        fill=(*TOMATO, 255),
+    )
     # Logo: a tomato roundel with a drawn fork, then the wordmark.
     cx, cy, r = 86, 58, 25
     draw.ellipse(((cx - r) * s, (cy - r) * s, (cx + r) * s, (cy + r) * s), fill=(*TOMATO, 255))
     for dx in (-8, -2.7, 2.7, 8):
-        draw.rounded_rectangle(((cx + dx - 1.6) * s, (cy - 16) * s, (cx + dx + 1.6) * s, (cy - 3) * s), radius=1.6 * s, fill=(*CREAM, 255))
-    draw.rounded_rectangle(((cx - 9.6) * s, (cy - 5) * s, (cx + 9.6) * s, (cy + 1) * s), radius=3 * s, fill=(*CREAM, 255))
-    draw.rounded_rectangle(((cx - 2.6) * s, (cy - 1) * s, (cx + 2.6) * s, (cy + 18) * s), radius=2.6 * s, fill=(*CREAM, 255))
+        draw.rounded_rectangle(
+            ((cx + dx - 1.6) * s, (cy - 16) * s, (cx + dx + 1.6) * s, (cy - 3) * s), radius=1.6 * s, fill=(*CREAM, 255)
+        )
+    draw.rounded_rectangle(
+        ((cx - 9.6) * s, (cy - 5) * s, (cx + 9.6) * s, (cy + 1) * s), radius=3 * s, fill=(*CREAM, 255)
+    )
+    draw.rounded_rectangle(
+        ((cx - 2.6) * s, (cy - 1) * s, (cx + 2.6) * s, (cy + 18) * s), radius=2.6 * s, fill=(*CREAM, 255)
+    )
     _text(draw, ((cx + r + 10) * s, (cy + 2) * s), BRAND, 34 * s, (*TOMATO, 255), anchor="lm")
     _text(draw, ((cx + r + 12) * s, (cy + 27) * s), "FOOD DELIVERY", 10 * s, (*INK, 200), anchor="lm")
     # Headline and price under the dish.
@@ -169,7 +193,9 @@ def _dish() -> _Sprite:
     image, draw, s = _canvas(w, h)
     draw.ellipse((8 * s, 88 * s, 182 * s, 126 * s), fill=(236, 226, 210, 255), outline=(*INK, 60), width=2 * s)
     # Noodles piled above the rim, drawn as overlapping loops.
-    for i, (x, y) in enumerate([(52, 52), (74, 44), (98, 40), (122, 44), (142, 52), (64, 60), (90, 55), (116, 56), (136, 62)]):
+    for i, (x, y) in enumerate(
+        [(52, 52), (74, 44), (98, 40), (122, 44), (142, 52), (64, 60), (90, 55), (116, 56), (136, 62)]
+    ):
         colour = (250, 214, 120, 255) if i % 2 else (242, 196, 96, 255)
         draw.ellipse(((x - 22) * s, (y - 12) * s, (x + 22) * s, (y + 12) * s), outline=colour, width=5 * s)
     for x, y, c in [(70, 50, BASIL), (118, 46, BASIL), (96, 58, TOMATO), (132, 58, TOMATO), (58, 62, BASIL)]:
@@ -278,7 +304,9 @@ def render_frame(index: int) -> np.ndarray:
     """Frame `index` (0-based) of the default ad, RGB uint8 480x640."""
     a = _assets()
     t = index / FPS
-    frame = cv2.warpAffine(a.actor, head_transform(t), (WIDTH, HEIGHT), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT101)
+    frame = cv2.warpAffine(
+        a.actor, head_transform(t), (WIDTH, HEIGHT), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT101
+    )
     # A slight breathing of the light, as from a real camera's exposure.
     gain = 1.0 + 0.03 * np.sin(2 * np.pi * t / 3.1)
     frame = cv2.convertScaleAbs(frame, alpha=gain)

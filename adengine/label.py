@@ -158,7 +158,11 @@ def _render(label: DisclosureLabel, height: int, width: int) -> LabelOverlay:
     box_w, box_h = min(box_w, width), min(box_h, height)
     image = Image.new("RGBA", (box_w, box_h), (0, 0, 0, 0))
     draw = ImageDraw.Draw(image)
-    draw.rounded_rectangle((0, 0, box_w - 1, box_h - 1), radius=max(2, round(0.3 * size)), fill=(*label.box_colour, round(255 * label.opacity)))
+    draw.rounded_rectangle(
+        (0, 0, box_w - 1, box_h - 1),
+        radius=max(2, round(0.3 * size)),
+        fill=(*label.box_colour, round(255 * label.opacity)),
+    )
     glyphs = Image.new("L", (box_w, box_h), 0)
     ImageDraw.Draw(glyphs).text((pad_x - left, pad_y - top), label.text, font=font, fill=255)
     rgba = np.asarray(image, dtype=np.float32)
@@ -176,7 +180,9 @@ def _render(label: DisclosureLabel, height: int, width: int) -> LabelOverlay:
     if text_core.sum() < 20:  # tiny fonts: strokes are too thin to erode
         text_core = glyph_mask
     near_glyphs = cv2.dilate((np.asarray(glyphs) > 0).astype(np.uint8), kernel, iterations=2).astype(bool)
-    plain_box = cv2.erode((rgba[..., 3] >= round(255 * label.opacity) - 1).astype(np.uint8), kernel, iterations=2).astype(bool)
+    plain_box = cv2.erode(
+        (rgba[..., 3] >= round(255 * label.opacity) - 1).astype(np.uint8), kernel, iterations=2
+    ).astype(bool)
     box_only = plain_box & ~near_glyphs
 
     x = margin if label.position.endswith("left") else width - margin - box_w

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
-from typing import Iterable, Iterator
 
 import av
 import av.logging
@@ -71,7 +71,7 @@ class Clip:
         h, w = self.frames[0].shape[:2]
         return w, h
 
-    def truncated(self, n_frames: int) -> "Clip":
+    def truncated(self, n_frames: int) -> Clip:
         """The first `n_frames` frames, with the audio cut to the same length."""
         if n_frames < 1:
             raise ValueError("a clip keeps at least one frame")
@@ -153,7 +153,9 @@ def probe(path: str | os.PathLike) -> ClipInfo:
 
 def _check_limits(path: Path, info: ClipInfo, max_duration_s: float, max_pixels: int) -> None:
     if info.width * info.height > max_pixels:
-        raise ClipError(f"{path.name} is {info.width}x{info.height} ({info.width * info.height} pixels a frame); the limit is {max_pixels}")
+        raise ClipError(
+            f"{path.name} is {info.width}x{info.height} ({info.width * info.height} pixels a frame); the limit is {max_pixels}"
+        )
     if info.duration_s > max_duration_s + 0.5 / info.fps:
         raise ClipError(f"{path.name} is {info.duration_s:.1f} s long; the limit is {max_duration_s:g} s")
 
@@ -207,7 +209,9 @@ def _decode(
             if resampler is not None and audio_chunks is not None:
                 audio_chunks.extend(f.to_ndarray() for f in resampler.resample(None))
         except av.FFmpegError as exc:
-            raise ClipError(f"{path.name} is truncated or corrupt (decoding stopped after {count} frames: {_reason(exc)})") from None
+            raise ClipError(
+                f"{path.name} is truncated or corrupt (decoding stopped after {count} frames: {_reason(exc)})"
+            ) from None
     if count == 0:
         raise ClipError(f"{path.name} has no frames")
     if info.n_frames and count < _MIN_FRAME_SHARE * info.n_frames:
@@ -302,7 +306,9 @@ def write_mp4(
     return count
 
 
-def _encode(tmp: Path, frames: Iterable[np.ndarray], fps: float, audio: np.ndarray | None, sample_rate: int | None) -> int:
+def _encode(
+    tmp: Path, frames: Iterable[np.ndarray], fps: float, audio: np.ndarray | None, sample_rate: int | None
+) -> int:
     rate = Fraction(fps).limit_denominator(1001)
     # faststart puts the index first, so players and browsers can start before the end arrives.
     with av.open(str(tmp), "w", format="mp4", options={"movflags": "+faststart"}) as container:

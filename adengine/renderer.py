@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -39,7 +40,7 @@ class RenderedAd:
 
 
 class _Job:
-    def __init__(self, face: "FaceCrop", total: int) -> None:
+    def __init__(self, face: FaceCrop, total: int) -> None:
         self.face = face
         self.frames: list[np.ndarray] = []
         self.total = total
@@ -54,14 +55,16 @@ class _Job:
 class AdRenderer:
     """Background renderer of one template for one participant."""
 
-    def __init__(self, template: AdTemplate, swapper: Swapper | None = None, label: DisclosureLabel | None = None) -> None:
+    def __init__(
+        self, template: AdTemplate, swapper: Swapper | None = None, label: DisclosureLabel | None = None
+    ) -> None:
         self.template = template
         self.swapper = swapper or WarpSwapper()
         self.label = label or DisclosureLabel()
         self._job: _Job | None = None
         self._lock = threading.Lock()
 
-    def offer(self, face: "FaceCrop") -> bool:
+    def offer(self, face: FaceCrop) -> bool:
         """Start a render with `face` if there is none yet or it is clearly better. True if started."""
         with self._lock:
             current = self._job
@@ -73,7 +76,7 @@ class AdRenderer:
         threading.Thread(target=self._run, args=(job,), name="ad-render", daemon=True).start()
         return True
 
-    def render(self, face: "FaceCrop") -> RenderedAd:
+    def render(self, face: FaceCrop) -> RenderedAd:
         """Render `face` now, in the calling thread (the CLI's path)."""
         job = _Job(face, len(self.template.frames))
         self._run(job)

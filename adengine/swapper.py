@@ -7,7 +7,8 @@ user-supplied ONNX models implement the same interface.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable, Protocol
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Protocol
 
 import cv2
 import numpy as np
@@ -25,7 +26,7 @@ FrameSwap = Callable[[int, np.ndarray], np.ndarray]  # (frame index, template fr
 class Swapper(Protocol):
     name: str
 
-    def bind(self, face: "FaceCrop", track: ActorTrack) -> FrameSwap:
+    def bind(self, face: FaceCrop, track: ActorTrack) -> FrameSwap:
         """A function that swaps `face` into template frame i of `track`."""
         ...
 
@@ -35,7 +36,7 @@ class WarpSwapper:
 
     name = "warp"
 
-    def bind(self, face: "FaceCrop", track: ActorTrack) -> FrameSwap:
+    def bind(self, face: FaceCrop, track: ActorTrack) -> FrameSwap:
         source = np.ascontiguousarray(face.image)
         points = face.landmarks.astype(np.float32)
         stats = _face_stats(source, points)

@@ -11,9 +11,9 @@ import hashlib
 import json
 import re
 import shutil
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -55,7 +55,7 @@ class TemplateMeta:
             raise TemplateError(f"template {self.name!r}: fallback must be 'plain' or 'none'")
 
     @classmethod
-    def from_dict(cls, data: dict) -> "TemplateMeta":
+    def from_dict(cls, data: dict) -> TemplateMeta:
         return cls(**{**data, "phrases": tuple(data["phrases"])})
 
 
@@ -138,7 +138,9 @@ class TemplateLibrary:
         folder = self.root / "default"
         folder.mkdir(parents=True, exist_ok=True)
         stage = self.progress
-        clip_path = build_default_clip(folder / "clip.mp4", (lambda d, t: stage("building the default ad", d, t)) if stage else None)
+        clip_path = build_default_clip(
+            folder / "clip.mp4", (lambda d, t: stage("building the default ad", d, t)) if stage else None
+        )
         return self.add(clip_path, TemplateMeta.from_dict(dict(DEFAULT_META)))
 
     def _read(self, path: Path, meta: TemplateMeta) -> Clip:
@@ -154,7 +156,9 @@ class TemplateLibrary:
         tracker = self.tracker_factory()
         try:
             stage = self.progress
-            track = tracks.track_actor(clip.frames, tracker, clip.fps, (lambda d, t: stage("tracking the actor", d, t)) if stage else None)
+            track = tracks.track_actor(
+                clip.frames, tracker, clip.fps, (lambda d, t: stage("tracking the actor", d, t)) if stage else None
+            )
         finally:
             tracker.close()
         cache.parent.mkdir(parents=True, exist_ok=True)

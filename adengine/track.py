@@ -8,9 +8,9 @@ gathers and blends.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
 
 import numpy as np
 
@@ -43,7 +43,9 @@ class ActorTrack:
         return len(self.maps)
 
 
-def track_actor(frames: Sequence[np.ndarray], tracker: FaceTracker, fps: float, progress: Progress | None = None) -> ActorTrack:
+def track_actor(
+    frames: Sequence[np.ndarray], tracker: FaceTracker, fps: float, progress: Progress | None = None
+) -> ActorTrack:
     """Follow the actor's face through `frames`; TrackError when it is lost too often."""
     tracker.reset()
     points: list[np.ndarray | None] = []
@@ -92,9 +94,11 @@ def _smooth_stats(stats: list[LabStats]) -> list[LabStats]:
     means = np.stack([s.mean for s in stats])
     stds = np.stack([s.std for s in stats])
     kernel = np.ones(_STATS_WINDOW) / _STATS_WINDOW
+
     def smooth(x: np.ndarray) -> np.ndarray:
         padded = np.pad(x, ((_STATS_WINDOW // 2, _STATS_WINDOW // 2), (0, 0)), mode="edge")
         return np.stack([np.convolve(padded[:, c], kernel, mode="valid") for c in range(x.shape[1])], axis=1)
+
     return [LabStats(m.astype(np.float32), s.astype(np.float32)) for m, s in zip(smooth(means), smooth(stds))]
 
 

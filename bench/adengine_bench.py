@@ -41,7 +41,9 @@ def resized(template: AdTemplate, size: tuple[int, int], n_frames: int | None = 
     dx, dy = (src_w * scale - w) / 2, (src_h * scale - h) / 2
     idx = list(range(len(template.frames)))
     if n_frames:
-        idx = [(list(range(len(idx))) + list(range(len(idx) - 2, 0, -1)))[i % (2 * len(idx) - 2)] for i in range(n_frames)]
+        idx = [
+            (list(range(len(idx))) + list(range(len(idx) - 2, 0, -1)))[i % (2 * len(idx) - 2)] for i in range(n_frames)
+        ]
     frames = [cv2.resize(template.frames[i], None, fx=scale, fy=scale, interpolation=cv2.INTER_LINEAR) for i in idx]
     frames = [np.ascontiguousarray(f[int(dy) : int(dy) + h, int(dx) : int(dx) + w]) for f in frames]
     landmarks = template.track.landmarks[idx] * scale - (int(dx), int(dy))
@@ -58,7 +60,12 @@ def tracking_cost(n: int) -> dict:
         tracker.track(frame, i / 25)
         times.append((time.perf_counter() - t) * 1000)
     tracker.close()
-    return {"frames": n, "size": "640x480", "median_ms": round(statistics.median(times[5:]), 2), "p95_ms": round(float(np.percentile(times[5:], 95)), 2)}
+    return {
+        "frames": n,
+        "size": "640x480",
+        "median_ms": round(statistics.median(times[5:]), 2),
+        "p95_ms": round(float(np.percentile(times[5:], 95)), 2),
+    }
 
 
 def hopper_face():
@@ -75,7 +82,11 @@ def throughput(template: AdTemplate, face, runs: int) -> dict:
     for size in SIZES:
         t = resized(template, size)
         fps = [len(t.frames) / (AdRenderer(t).render(face).render_ms / 1000) for _ in range(runs)]
-        out[f"{size[0]}x{size[1]}"] = {"frames": len(t.frames), "fps_median": round(statistics.median(fps), 1), "fps_runs": [round(x, 1) for x in fps]}
+        out[f"{size[0]}x{size[1]}"] = {
+            "frames": len(t.frames),
+            "fps_median": round(statistics.median(fps), 1),
+            "fps_runs": [round(x, 1) for x in fps],
+        }
         print(f"  render {size[0]}x{size[1]}: {statistics.median(fps):.1f} frames/s", file=sys.stderr)
     return out
 
@@ -101,7 +112,12 @@ def face_to_ad(template: AdTemplate, runs: int) -> dict:
         renderer.wait()
         totals.append(time.perf_counter() - start)
         tracker.close()
-    return {"ad_s": 8.0, "frames": len(t8.frames), "median_s": round(statistics.median(totals), 2), "runs_s": [round(x, 2) for x in totals]}
+    return {
+        "ad_s": 8.0,
+        "frames": len(t8.frames),
+        "median_s": round(statistics.median(totals), 2),
+        "runs_s": [round(x, 2) for x in totals],
+    }
 
 
 def markdown(r: dict) -> str:
@@ -110,10 +126,18 @@ def markdown(r: dict) -> str:
         "|---|---|",
         f"| face tracking, 640x480 (median / p95 per frame) | {r['tracking']['median_ms']} / {r['tracking']['p95_ms']} ms |",
     ]
-    rows += [f"| render throughput {k} (swap, blend, label) | {v['fps_median']} frames/s |" for k, v in r["throughput"].items()]
-    rows.append(f"| first usable face → fully rendered 8 s ad ({r['face_to_ad']['frames']} frames) | {r['face_to_ad']['median_s']} s |")
+    rows += [
+        f"| render throughput {k} (swap, blend, label) | {v['fps_median']} frames/s |"
+        for k, v in r["throughput"].items()
+    ]
+    rows.append(
+        f"| first usable face → fully rendered 8 s ad ({r['face_to_ad']['frames']} frames) | {r['face_to_ad']['median_s']} s |"
+    )
     m = r["machine"]
-    return "\n".join(rows) + f"\n\n_{m['cpu']}, {m['usable_cores']} cores, no GPU; medians of {r['runs']} runs, {r['date']}. `make bench` to reproduce._"
+    return (
+        "\n".join(rows)
+        + f"\n\n_{m['cpu']}, {m['usable_cores']} cores, no GPU; medians of {r['runs']} runs, {r['date']}. `make bench` to reproduce._"
+    )
 
 
 def main() -> int:

@@ -21,7 +21,7 @@ import sys
 import tempfile
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -131,7 +131,9 @@ def _lower_browsers(stop: threading.Event) -> None:
     the time during ads. So each browser's group is lowered as well.
     """
     while not stop.is_set():
-        for pid in subprocess.run(["pgrep", "-f", "/usr/lib/chromium/chromium"], capture_output=True, text=True).stdout.split():
+        for pid in subprocess.run(
+            ["pgrep", "-f", "/usr/lib/chromium/chromium"], capture_output=True, text=True
+        ).stdout.split():
             _lower_autogroup(pid)
             for task in Path(f"/proc/{pid}/task").glob("*"):
                 try:
@@ -157,7 +159,9 @@ def run(minutes: float, tmp: Path) -> dict:
 
     alice_y4m = media.write_y4m(tmp / "alice.y4m", media.face_video("hopper", 5.0))
     bob_y4m = media.write_y4m(tmp / "bob.y4m", media.face_video("astronaut", 5.0))
-    alice_wav = media.speech_wav(tmp / "alice.wav", "Shall we have dinner tonight? I know a place.", total_s=LOOP_S, lead_s=3.0)
+    alice_wav = media.speech_wav(
+        tmp / "alice.wav", "Shall we have dinner tonight? I know a place.", total_s=LOOP_S, lead_s=3.0
+    )
     bob_wav = media.silence_wav(tmp / "bob.wav", 5.0)
     data = tmp / "data"
     data.mkdir()
@@ -166,7 +170,11 @@ def run(minutes: float, tmp: Path) -> dict:
         with sync_playwright() as pw:
             pages = []
             for name, y4m, wav in (("alice", alice_y4m, alice_wav), ("bob", bob_y4m, bob_wav)):
-                flags = [*CHROMIUM_FLAGS, f"--use-file-for-fake-video-capture={y4m}", f"--use-file-for-fake-audio-capture={wav}"]
+                flags = [
+                    *CHROMIUM_FLAGS,
+                    f"--use-file-for-fake-video-capture={y4m}",
+                    f"--use-file-for-fake-audio-capture={wav}",
+                ]
                 browser = pw.chromium.launch(executable_path=CHROMIUM, args=flags)
                 page = browser.new_page(viewport={"width": 1280, "height": 800})
                 page.add_init_script(RECORD_PCS_JS)  # keeps the peer connection reachable for getStats
@@ -229,7 +237,12 @@ def measure(frames: list, events: list, log: str) -> dict:
 
 
 def _rows(
-    triggers: list[dict], logged: list[tuple[float, float]], starts: list[float], arrivals: list[float], onsets: list[float], shown: list[float]
+    triggers: list[dict],
+    logged: list[tuple[float, float]],
+    starts: list[float],
+    arrivals: list[float],
+    onsets: list[float],
+    shown: list[float],
 ) -> list[dict]:
     """Each trigger's path, part by part (seconds from the phrase's end), to tell where a slow one lost its time."""
     rows = []
@@ -239,7 +252,11 @@ def _rows(
         row = {"speech": fired - end, "audio_clock": logged[k][0] if k < len(logged) else None}
         if handed is not None:
             onset = _first_after(handed, onsets)
-            row |= {"handed": handed - end, "received": _rel(_first_after(handed, arrivals), end), "shown": _rel(onset, end)}
+            row |= {
+                "handed": handed - end,
+                "received": _rel(_first_after(handed, arrivals), end),
+                "shown": _rel(onset, end),
+            }
             # frames the page showed between the hand-over and the first labelled one: an unreadable label, not a late frame
             row["unlabelled_frames"] = None if onset is None else sum(handed < t < onset for t in shown)
         rows.append({key: None if v is None else round(v, 3) for key, v in row.items()})
@@ -260,7 +277,14 @@ def summarise(calls: list[dict]) -> dict:
     pooled = {k: [x for c in calls for x in c[k]] for k in calls[0] if k not in ("rows", "inbound")}
     q = lambda xs, p: round(float(np.percentile(xs, p)), 3) if xs else None  # noqa: E731
     lat = pooled["trigger_to_ad"]
-    parts = ("speech", "speech_audio_clock", "speech_beyond_audio_clock", "trigger_to_handed", "handed_to_shown", "handed_to_received")
+    parts = (
+        "speech",
+        "speech_audio_clock",
+        "speech_beyond_audio_clock",
+        "trigger_to_handed",
+        "handed_to_shown",
+        "handed_to_received",
+    )
     return {
         "calls": len(calls),
         "frames_presented": int(sum(pooled["frames_presented"])),
@@ -322,11 +346,13 @@ def _frozen(r: dict) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--minutes", type=float, default=2.5, help="length of the call (default 2.5: at least 10 triggers)")
-    ap.add_argument("--calls", type=int, default=3, help="calls in a row, triggers pooled (default 3: this host is noisy)")
+    ap.add_argument(
+        "--calls", type=int, default=3, help="calls in a row, triggers pooled (default 3: this host is noisy)"
+    )
     args = ap.parse_args()
     if args.calls < 1 or args.minutes <= 0:
         ap.error("--calls must be at least 1 and --minutes above 0")
-    date, calls = datetime.now(timezone.utc).isoformat(), []
+    date, calls = datetime.now(UTC).isoformat(), []
     for k in range(args.calls):
         print(f"call {k + 1} of {args.calls}", file=sys.stderr, flush=True)
         with tempfile.TemporaryDirectory() as tmpdir:

@@ -38,9 +38,10 @@ import os
 import shutil
 import sys
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -52,7 +53,18 @@ if not __package__:
 
 from bench.corpus_plan import plan_corpus  # noqa: E402
 from bench.corpus_text import PHRASES  # noqa: E402
-from bench.synth import DEFAULT_WPM, SAMPLE_RATE, engine_versions, espeak_version, finish, silence, synth, trim, voiced_rms, write_wav  # noqa: E402
+from bench.synth import (
+    DEFAULT_WPM,
+    SAMPLE_RATE,
+    engine_versions,
+    espeak_version,
+    finish,
+    silence,
+    synth,
+    trim,
+    voiced_rms,
+    write_wav,
+)  # noqa: E402
 
 # every module whose source shapes the corpus; editing any of them rebuilds it
 CORPUS_SOURCES = ("corpus.py", "corpus_plan.py", "corpus_text.py", "corpus_conversation.py", "heldout.py", "synth.py")
@@ -88,8 +100,16 @@ def render(plan: dict[str, Any], out_dir: Path) -> dict[str, Any]:
         for k, s in enumerate(plan["sentences"]):
             audio = trim(synth(s["text"], s["voice"], s["speed"], s["pitch"]))
             audio = audio / (voiced_rms(audio) + 1e-12) * 0.1 * 10 ** (s["level_db"] / 20)
-            segments.append({"text": s["text"], "voice": s["voice"], "speed": s["speed"], "pitch": s["pitch"],
-                             "start_s": round(t, 3), "end_s": round(t + len(audio) / SAMPLE_RATE, 3)})
+            segments.append(
+                {
+                    "text": s["text"],
+                    "voice": s["voice"],
+                    "speed": s["speed"],
+                    "pitch": s["pitch"],
+                    "start_s": round(t, 3),
+                    "end_s": round(t + len(audio) / SAMPLE_RATE, 3),
+                }
+            )
             parts.append(audio)
             t += len(audio) / SAMPLE_RATE
             if t + plan["tail_pad_s"] >= plan["target_s"] or k + 1 == len(plan["sentences"]):
@@ -151,7 +171,10 @@ def _load_cached(out_dir: Path, digest: str) -> list[dict[str, Any]] | None:
 
 
 def build_corpus(
-    out_dir: Path, seed: int = 0, workers: int | None = None, planner: Callable[[int], list[dict[str, Any]]] = plan_corpus
+    out_dir: Path,
+    seed: int = 0,
+    workers: int | None = None,
+    planner: Callable[[int], list[dict[str, Any]]] = plan_corpus,
 ) -> list[dict[str, Any]]:
     """Build (or load from cache) the corpus in out_dir; return the manifest items.
 
@@ -162,7 +185,10 @@ def build_corpus(
 
     out_dir = Path(out_dir)
     plans = planner(seed)
-    engines = {"espeak-ng": espeak_version(), **engine_versions(sorted({p.get("voice", "").rpartition(":")[0] for p in plans} - {""}))}
+    engines = {
+        "espeak-ng": espeak_version(),
+        **engine_versions(sorted({p.get("voice", "").rpartition(":")[0] for p in plans} - {""})),
+    }
     digest = config_hash(seed, planner.__name__, engines)
     if (cached := _load_cached(out_dir, digest)) is not None:
         return cached
@@ -181,8 +207,13 @@ def build_corpus(
     started = time.perf_counter()
     console = Console(stderr=True)
     with Progress(
-        TextColumn("[bold]corpus[/]"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        TextColumn("{task.description}"), console=console, transient=False,
+        TextColumn("[bold]corpus[/]"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.description}"),
+        console=console,
+        transient=False,
     ) as progress:
         task = progress.add_task("", total=len(plans))
         with ThreadPoolExecutor(max_workers=workers) as pool:

@@ -159,8 +159,16 @@ def plan_corpus(seed: int) -> list[dict[str, Any]]:
                 continue
             voice, speed, pitch = picker()
             pause = round(rng.uniform(0.2, 1.2), 3)
-            sentences.append({"text": text, "voice": voice, "speed": speed, "pitch": pitch, "pause_s": pause,
-                              "level_db": round(rng.uniform(-2, 2), 1)})
+            sentences.append(
+                {
+                    "text": text,
+                    "voice": voice,
+                    "speed": speed,
+                    "pitch": pitch,
+                    "pause_s": pause,
+                    "level_db": round(rng.uniform(-2, 2), 1),
+                }
+            )
             # espeak says ~17 characters a second at 175 wpm; plan ~25 % more than needed,
             # render() stops once the target duration is reached
             est += len(text) / 22.0 * DEFAULT_WPM / speed + pause

@@ -13,7 +13,7 @@ import random
 from typing import Any
 
 from bench.corpus_plan import SPEECH_RMS_DBFS, SPEED_RANGE, noise_plan, noisy_flags
-from bench.corpus_text import FORBIDDEN_IN_NEGATIVES, PHRASES, contains, normalise_text
+from bench.corpus_text import FORBIDDEN_IN_NEGATIVES, contains, normalise_text
 from bench.synth import DEFAULT_WPM
 
 VOICES = (
@@ -147,20 +147,22 @@ def plan_heldout(seed: int) -> list[dict[str, Any]]:
     plans = []
     for (kind, phrase, text), voice, loud in zip(said, voices, noisy):
         counts[kind] += 1
-        plans.append({
-            "id": f"{prefixes[kind]}-{counts[kind] - 1:03d}",
-            "kind": kind,
-            "phrase": phrase if kind == "positive" else None,
-            "near_miss_of": phrase if kind == "near_miss" else None,
-            "piece_a": text,
-            "piece_b": rng.choice(TAILS) if kind == "positive" and rng.random() < 2 / 3 else None,
-            "voice": voice,
-            "speed": int(round(DEFAULT_WPM * rng.uniform(*SPEED_RANGE))),
-            "pitch": 50,  # only espeak-ng takes a pitch
-            "lead_pad_s": round(rng.uniform(0.5, 1.0), 3),
-            "tail_pad_s": round(rng.uniform(0.9, 1.1), 3),
-            "gap_s": round(rng.uniform(0.05, 0.4), 3),
-            "level_dbfs": round(rng.uniform(*SPEECH_RMS_DBFS), 1),
-            "noise": noise_plan(rng) if loud else None,
-        })
+        plans.append(
+            {
+                "id": f"{prefixes[kind]}-{counts[kind] - 1:03d}",
+                "kind": kind,
+                "phrase": phrase if kind == "positive" else None,
+                "near_miss_of": phrase if kind == "near_miss" else None,
+                "piece_a": text,
+                "piece_b": rng.choice(TAILS) if kind == "positive" and rng.random() < 2 / 3 else None,
+                "voice": voice,
+                "speed": int(round(DEFAULT_WPM * rng.uniform(*SPEED_RANGE))),
+                "pitch": 50,  # only espeak-ng takes a pitch
+                "lead_pad_s": round(rng.uniform(0.5, 1.0), 3),
+                "tail_pad_s": round(rng.uniform(0.9, 1.1), 3),
+                "gap_s": round(rng.uniform(0.05, 0.4), 3),
+                "level_dbfs": round(rng.uniform(*SPEECH_RMS_DBFS), 1),
+                "noise": noise_plan(rng) if loud else None,
+            }
+        )
     return plans

@@ -20,7 +20,9 @@ from bench.metrics import MATCH_TOLERANCE_S, pct
 SAMPLE_RATE = 16_000
 
 
-def build_stream(items: list[dict[str, Any]], corpus_dir: Path, minutes: float, every_s: float) -> tuple[np.ndarray, list[dict[str, Any]]]:
+def build_stream(
+    items: list[dict[str, Any]], corpus_dir: Path, minutes: float, every_s: float
+) -> tuple[np.ndarray, list[dict[str, Any]]]:
     """Conversations looped to `minutes`, a positive spliced in every `every_s`."""
     from triggers import load_audio
 
@@ -35,7 +37,13 @@ def build_stream(items: list[dict[str, Any]], corpus_dir: Path, minutes: float, 
         if length >= next_phrase:
             item = positives[k % len(positives)]
             audio = load_audio(corpus_dir / item["path"])
-            truth.append({"id": item["id"], "phrase": item["phrase"], "phrase_end_s": (length + len(gap)) / SAMPLE_RATE + item["phrase_end_s"]})
+            truth.append(
+                {
+                    "id": item["id"],
+                    "phrase": item["phrase"],
+                    "phrase_end_s": (length + len(gap)) / SAMPLE_RATE + item["phrase_end_s"],
+                }
+            )
             parts += [gap, audio, gap]
             length += len(audio) + 2 * len(gap)
             next_phrase += every_s * SAMPLE_RATE
@@ -47,7 +55,16 @@ def build_stream(items: list[dict[str, Any]], corpus_dir: Path, minutes: float, 
     return np.concatenate(parts)[:total], [t for t in truth if t["phrase_end_s"] * SAMPLE_RATE < total]
 
 
-def long_call(rec: Any, items: list[dict[str, Any]], corpus_dir: Path, phrases: list[str], minutes: float = 30.0, every_s: float = 120.0, segment_s: float = 300.0, progress: Any = None) -> dict[str, Any]:
+def long_call(
+    rec: Any,
+    items: list[dict[str, Any]],
+    corpus_dir: Path,
+    phrases: list[str],
+    minutes: float = 30.0,
+    every_s: float = 120.0,
+    segment_s: float = 300.0,
+    progress: Any = None,
+) -> dict[str, Any]:
     from triggers import TriggerEngine, TriggerEvent, chunks
 
     audio, truth = build_stream(items, corpus_dir, minutes, every_s)
@@ -70,7 +87,14 @@ def long_call(rec: Any, items: list[dict[str, Any]], corpus_dir: Path, phrases: 
     fired += [e for e in engine.flush() if isinstance(e, TriggerEvent)]
     latencies = []
     for t in truth:
-        hit = next((e for e in fired if e.phrase == t["phrase"] and abs(e.phrase_end_s - t["phrase_end_s"]) <= MATCH_TOLERANCE_S), None)
+        hit = next(
+            (
+                e
+                for e in fired
+                if e.phrase == t["phrase"] and abs(e.phrase_end_s - t["phrase_end_s"]) <= MATCH_TOLERANCE_S
+            ),
+            None,
+        )
         t["latency_s"] = None if hit is None else round(hit.emitted_at_s - t["phrase_end_s"], 3)
         latencies.append(t["latency_s"])
     found = [x for x in latencies if x is not None]

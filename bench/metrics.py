@@ -68,9 +68,16 @@ def metrics(results: list[dict[str, Any]], passes: list[list[dict[str, Any]]]) -
     hits = [r for r in pos if r["detected"]]
     m["positives"] = len(pos)
     m["recall"] = rate(len(hits), len(pos))
-    m["recall_by_phrase"] = {p: rate(sum(r["detected"] for r in pos if r["phrase"] == p), sum(r["phrase"] == p for r in pos)) for p in PHRASES}
-    m["recall_clean"] = rate(sum(r["detected"] for r in pos if r["snr_db"] is None), sum(r["snr_db"] is None for r in pos))
-    m["recall_noisy"] = rate(sum(r["detected"] for r in pos if r["snr_db"] is not None), sum(r["snr_db"] is not None for r in pos))
+    m["recall_by_phrase"] = {
+        p: rate(sum(r["detected"] for r in pos if r["phrase"] == p), sum(r["phrase"] == p for r in pos))
+        for p in PHRASES
+    }
+    m["recall_clean"] = rate(
+        sum(r["detected"] for r in pos if r["snr_db"] is None), sum(r["snr_db"] is None for r in pos)
+    )
+    m["recall_noisy"] = rate(
+        sum(r["detected"] for r in pos if r["snr_db"] is not None), sum(r["snr_db"] is not None for r in pos)
+    )
     m["missed_positives"] = [r["id"] for r in pos if not r["detected"]]
     m["false_triggers_on_positives"] = sum(r["false_triggers"] for r in pos)
     m["wrong_phrase_triggers_on_positives"] = sum(r["wrong_phrase_triggers"] for r in pos)

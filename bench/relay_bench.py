@@ -30,7 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import av
@@ -115,7 +115,14 @@ def start_server(data: Path, passthrough: bool) -> tuple[subprocess.Popen, str]:
     kept = os.environ.get("RELAY_BENCH_LOG")
     log_path = Path(kept) if kept else data / "serve.log"
     # started at normal priority, before the bench lowers its own
-    return start_relay(data, *(["--passthrough"] if passthrough else []), log=log_path.open("a"), log_path=log_path, timeout_s=100, preexec_fn=_normal_priority)
+    return start_relay(
+        data,
+        *(["--passthrough"] if passthrough else []),
+        log=log_path.open("a"),
+        log_path=log_path,
+        timeout_s=100,
+        preexec_fn=_normal_priority,
+    )
 
 
 def cpu_seconds(pid: int) -> float:
@@ -183,7 +190,11 @@ def analyse(run: dict, phrase_ends: list[float], minutes: float) -> dict:
     span = received[-1][0] - received[0][0] if len(received) > 1 else 1.0
     q = lambda xs, p: float(np.percentile(xs, p)) if xs else None  # noqa: E731
     asr = [e["t"] - e["phrase_end_t"] for e in run["triggers"]]
-    starts = [s["t"] - max(e["t"] for e in run["triggers"] if e["t"] <= s["t"]) for s in run["ad_starts"] if any(e["t"] <= s["t"] for e in run["triggers"])]
+    starts = [
+        s["t"] - max(e["t"] for e in run["triggers"] if e["t"] <= s["t"])
+        for s in run["ad_starts"]
+        if any(e["t"] <= s["t"] for e in run["triggers"])
+    ]
     return {
         "trigger_event_p50_s": q(asr, 50),  # phrase end received -> trigger emitted (the speech part)
         "ad_start_after_trigger_p50_s": q(starts, 50),  # trigger -> first ad frame handed to the tracks
@@ -207,21 +218,55 @@ def markdown(r: dict) -> str:
     f = lambda v, fmt=".2f": "n/a" if v is None else format(v, fmt)  # noqa: E731
     ok = lambda v, t: "" if v is None else ("pass" if v <= t else "FAIL")  # noqa: E731
     rows = [
-        ("Trigger-to-ad p50 (phrase end fed → first ad frame decoded by the listener)", f"{f(ai['trigger_to_ad_p50_s'])} s over {ai['ads_seen']}/{ai['phrases_said']} phrases", "≤ 0.7 s", ok(ai["trigger_to_ad_p50_s"], 0.7)),
+        (
+            "Trigger-to-ad p50 (phrase end fed → first ad frame decoded by the listener)",
+            f"{f(ai['trigger_to_ad_p50_s'])} s over {ai['ads_seen']}/{ai['phrases_said']} phrases",
+            "≤ 0.7 s",
+            ok(ai["trigger_to_ad_p50_s"], 0.7),
+        ),
         ("Trigger-to-ad p95", f"{f(ai['trigger_to_ad_p95_s'])} s", "≤ 1.2 s", ok(ai["trigger_to_ad_p95_s"], 1.2)),
-        ("&nbsp;&nbsp;of which: phrase end received → trigger (speech), p50", f"{f(ai['trigger_event_p50_s'])} s", "", ""),
-        ("&nbsp;&nbsp;of which: trigger → first ad frame sent, p50", f"{f(ai['ad_start_after_trigger_p50_s'])} s", "", ""),
-        ("Frame latency sender → relay → listener, p50 / p95", f"{f(ai['frame_latency_p50_s'], '.3f')} / {f(ai['frame_latency_p95_s'], '.3f')} s", "", ""),
-        (f"Latency drift over {ai['minutes']:g} min: first / last minute p50", f"{f(ai['frame_latency_first_min_p50_s'], '.3f')} / {f(ai['frame_latency_last_min_p50_s'], '.3f')} s", "flat", ""),
-        ("Listener's received frame rate of the speaker (live 640x480 at 15 fps; the ad at the live rate, at most its own 25)", f"{ai['received_fps']:.1f} fps", "15 fps sustained", ""),
+        (
+            "&nbsp;&nbsp;of which: phrase end received → trigger (speech), p50",
+            f"{f(ai['trigger_event_p50_s'])} s",
+            "",
+            "",
+        ),
+        (
+            "&nbsp;&nbsp;of which: trigger → first ad frame sent, p50",
+            f"{f(ai['ad_start_after_trigger_p50_s'])} s",
+            "",
+            "",
+        ),
+        (
+            "Frame latency sender → relay → listener, p50 / p95",
+            f"{f(ai['frame_latency_p50_s'], '.3f')} / {f(ai['frame_latency_p95_s'], '.3f')} s",
+            "",
+            "",
+        ),
+        (
+            f"Latency drift over {ai['minutes']:g} min: first / last minute p50",
+            f"{f(ai['frame_latency_first_min_p50_s'], '.3f')} / {f(ai['frame_latency_last_min_p50_s'], '.3f')} s",
+            "flat",
+            "",
+        ),
+        (
+            "Listener's received frame rate of the speaker (live 640x480 at 15 fps; the ad at the live rate, at most its own 25)",
+            f"{ai['received_fps']:.1f} fps",
+            "15 fps sustained",
+            "",
+        ),
         ("Relay CPU per participant, AI on", f"{ai['relay_cpu_cores'] / 2:.2f} cores", "", ""),
         ("Relay CPU per participant, `--passthrough`", f"{base['relay_cpu_cores'] / 2:.2f} cores", "", ""),
         ("Passthrough frame latency p50", f"{f(base['frame_latency_p50_s'], '.3f')} s", "", ""),
     ]
-    lines = ["| Metric | Value | Target | |", "|---|---|---|---|"] + [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]
+    lines = ["| Metric | Value | Target | |", "|---|---|---|---|"] + [
+        f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows
+    ]
     m = r["machine"]
     lines.append("")
-    lines.append(f"_Two scripted aiortc participants (at nice 10, standing in for browsers on other machines) and the relay on one {m['cpu']} ({m['cores']} cores), {r['date'][:10]}. `make bench` to reproduce._")
+    lines.append(
+        f"_Two scripted aiortc participants (at nice 10, standing in for browsers on other machines) and the relay on one {m['cpu']} ({m['cores']} cores), {r['date'][:10]}. `make bench` to reproduce._"
+    )
     return "\n".join(lines)
 
 
@@ -250,8 +295,12 @@ def main() -> None:
                 proc.terminate()
                 proc.wait(10)
             results[mode] = analyse(run, ends, length / 60)
-            print(json.dumps({k: v for k, v in results[mode].items() if k != "trigger_to_ad_s"}), file=sys.stderr, flush=True)
-    result = {"date": datetime.now(timezone.utc).isoformat(), "machine": machine_info(), **results}
+            print(
+                json.dumps({k: v for k, v in results[mode].items() if k != "trigger_to_ad_s"}),
+                file=sys.stderr,
+                flush=True,
+            )
+    result = {"date": datetime.now(UTC).isoformat(), "machine": machine_info(), **results}
     publish(RESULTS, result, markdown(result), "relay")
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import platform
-
 import re
 import sys
 from pathlib import Path
@@ -51,22 +50,63 @@ def rows(m: dict[str, Any], rt: dict[str, Any]) -> list[tuple[str, str, str, str
         op, t = TARGETS[key]
         return f"{'≥' if op == '>=' else '≤'} {t:g}{unit}" if key != "recall" else f"≥ {t:.0%}"
 
-    nm_phr = ", ".join(f"{p.split()[0]} {v['false_triggers']}/{v['items']}" for p, v in m["near_miss_by_phrase"].items())
+    nm_phr = ", ".join(
+        f"{p.split()[0]} {v['false_triggers']}/{v['items']}" for p, v in m["near_miss_by_phrase"].items()
+    )
     rec_phr = ", ".join(f"{p.split()[0]} {f(v, '.0%')}" for p, v in m["recall_by_phrase"].items())
-    return [
-        ("Recall (phrase end within 1 s)", f"{f(m['recall'], '.1%')} of {m['positives']}", tgt("recall"), "recall"),
-        ("  by phrase", rec_phr, "", ""),
-        ("  clean / noisy (10–20 dB SNR)", f"{f(m['recall_clean'], '.1%')} / {f(m['recall_noisy'], '.1%')}", "", ""),
-        ("False triggers / hour, unrelated speech", f"{f(m['false_triggers_per_hour'], '.2f')} ({m['unrelated_false_triggers'] + m['conversation_false_triggers']} in {m['non_trigger_speech_hours'] * 60:.1f} min)", tgt("false_triggers_per_hour"), "false_triggers_per_hour"),
-        ("Near-miss false triggers", f"{m['near_miss_false_triggers']} on {m['near_misses']} items ({f(m['near_miss_rate_per_item'], '.1%')})", "", ""),
-        ("  by phrase", nm_phr, "", ""),
-        ("Extra triggers on positives (wrong phrase)", f"{m['false_triggers_on_positives']} ({m['wrong_phrase_triggers_on_positives']})", "", ""),
-        ("Latency p50 (audio clock)", f"{f(m['latency_p50_s'], '.2f')} s", tgt("latency_p50_s", " s"), "latency_p50_s"),
-        ("Latency p95 / max", f"{f(m['latency_p95_s'], '.2f')} / {f(m['latency_max_s'], '.2f')} s", tgt("latency_p95_s", " s"), "latency_p95_s"),
-        ("Phrase-end error, median abs", f"{f(m['phrase_end_abs_error_median_s'], '.2f')} s", "", ""),
-        ("Realtime wall latency p50 / p95 (CLI)", f"{f(rt.get('p50_s'), '.2f')} / {f(rt.get('p95_s'), '.2f')} s" if rt.get("available") else "n/a", tgt("realtime_wall_p50_s", " s"), "realtime_wall_p50_s"),
-        ("Real-time factor, CPU / wall", f"{m['rtf_cpu']:.3f} / {m['rtf_wall']:.3f}", tgt("rtf_cpu"), "rtf_cpu"),
-    ] + long_call_rows(m.get("long_call")) + heldout_rows(m.get("heldout"))
+    return (
+        [
+            ("Recall (phrase end within 1 s)", f"{f(m['recall'], '.1%')} of {m['positives']}", tgt("recall"), "recall"),
+            ("  by phrase", rec_phr, "", ""),
+            (
+                "  clean / noisy (10–20 dB SNR)",
+                f"{f(m['recall_clean'], '.1%')} / {f(m['recall_noisy'], '.1%')}",
+                "",
+                "",
+            ),
+            (
+                "False triggers / hour, unrelated speech",
+                f"{f(m['false_triggers_per_hour'], '.2f')} ({m['unrelated_false_triggers'] + m['conversation_false_triggers']} in {m['non_trigger_speech_hours'] * 60:.1f} min)",
+                tgt("false_triggers_per_hour"),
+                "false_triggers_per_hour",
+            ),
+            (
+                "Near-miss false triggers",
+                f"{m['near_miss_false_triggers']} on {m['near_misses']} items ({f(m['near_miss_rate_per_item'], '.1%')})",
+                "",
+                "",
+            ),
+            ("  by phrase", nm_phr, "", ""),
+            (
+                "Extra triggers on positives (wrong phrase)",
+                f"{m['false_triggers_on_positives']} ({m['wrong_phrase_triggers_on_positives']})",
+                "",
+                "",
+            ),
+            (
+                "Latency p50 (audio clock)",
+                f"{f(m['latency_p50_s'], '.2f')} s",
+                tgt("latency_p50_s", " s"),
+                "latency_p50_s",
+            ),
+            (
+                "Latency p95 / max",
+                f"{f(m['latency_p95_s'], '.2f')} / {f(m['latency_max_s'], '.2f')} s",
+                tgt("latency_p95_s", " s"),
+                "latency_p95_s",
+            ),
+            ("Phrase-end error, median abs", f"{f(m['phrase_end_abs_error_median_s'], '.2f')} s", "", ""),
+            (
+                "Realtime wall latency p50 / p95 (CLI)",
+                f"{f(rt.get('p50_s'), '.2f')} / {f(rt.get('p95_s'), '.2f')} s" if rt.get("available") else "n/a",
+                tgt("realtime_wall_p50_s", " s"),
+                "realtime_wall_p50_s",
+            ),
+            ("Real-time factor, CPU / wall", f"{m['rtf_cpu']:.3f} / {m['rtf_wall']:.3f}", tgt("rtf_cpu"), "rtf_cpu"),
+        ]
+        + long_call_rows(m.get("long_call"))
+        + heldout_rows(m.get("heldout"))
+    )
 
 
 def long_call_rows(lc: dict[str, Any] | None) -> list[tuple[str, str, str, str]]:
@@ -98,7 +138,12 @@ def heldout_rows(ho: dict[str, Any] | None) -> list[tuple[str, str, str, str]]:
         return [("Held-out voices (flite, festival)", f"not run: {ho.get('error')}", "", "")]
     by_phrase = ", ".join(f"{p.split()[0]} {v:.0%}" for p, v in ho["recall_by_phrase"].items())
     return [
-        (f"Held-out voices: recall ({len(ho['voices'])} flite/festival voices, unseen sentences)", f"{ho['recall']:.1%} of {ho['positives']}", "", ""),
+        (
+            f"Held-out voices: recall ({len(ho['voices'])} flite/festival voices, unseen sentences)",
+            f"{ho['recall']:.1%} of {ho['positives']}",
+            "",
+            "",
+        ),
         ("  by phrase", by_phrase, "", ""),
         (
             "  near-miss / unrelated items fired",
@@ -173,4 +218,10 @@ def machine_info() -> dict[str, Any]:
         usable = len(os.sched_getaffinity(0))
     except AttributeError:
         usable = os.cpu_count()
-    return {"cpu": cpu, "cores": os.cpu_count(), "usable_cores": usable, "platform": platform.platform(), "python": platform.python_version()}
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "usable_cores": usable,
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+    }

@@ -47,7 +47,9 @@ def engine_versions(engines: list[str]) -> dict[str, str]:
         except OSError as exc:
             raise RuntimeError(f"{engine} is needed for the held-out voices ({OTHER_ENGINES[engine]})") from exc
         lines = [ln.strip() for ln in (proc.stdout + proc.stderr).splitlines() if ln.strip()]
-        versions[engine] = next((ln for ln in lines if "version" in ln.lower() or "release" in ln.lower()), lines[0] if lines else "")
+        versions[engine] = next(
+            (ln for ln in lines if "version" in ln.lower() or "release" in ln.lower()), lines[0] if lines else ""
+        )
     return versions
 
 
@@ -65,7 +67,9 @@ def synth(text: str, voice: str, speed: int, pitch: int) -> np.ndarray:
         wav = _written_wav(["text2wave", *script, "-o"], stdin=text.encode())
     else:
         wav = subprocess.run(
-            ["espeak-ng", "-v", voice, "-s", str(speed), "-p", str(pitch), "--stdout", text], capture_output=True, check=True
+            ["espeak-ng", "-v", voice, "-s", str(speed), "-p", str(pitch), "--stdout", text],
+            capture_output=True,
+            check=True,
         ).stdout
     audio = _to_float(wav)
     if len(audio) < FRAME:
@@ -83,7 +87,25 @@ def _written_wav(args: list[str], stdin: bytes | None = None) -> bytes:
 def _to_float(wav: bytes) -> np.ndarray:
     raw = subprocess.run(
         # float output: no dither, so the same text gives the same samples every time
-        ["sox", "-q", "-R", "-t", "wav", "-", "-t", "raw", "-e", "floating-point", "-b", "32", "-c", "1", "-r", str(SAMPLE_RATE), "-"],
+        [
+            "sox",
+            "-q",
+            "-R",
+            "-t",
+            "wav",
+            "-",
+            "-t",
+            "raw",
+            "-e",
+            "floating-point",
+            "-b",
+            "32",
+            "-c",
+            "1",
+            "-r",
+            str(SAMPLE_RATE),
+            "-",
+        ],
         input=wav,
         capture_output=True,
         check=True,

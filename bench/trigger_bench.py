@@ -14,12 +14,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -31,11 +29,12 @@ ROOT = HERE.parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
 sys.path.insert(0, str(ROOT))
 
-import triggers  # noqa: E402,F401  first: it sets thread limits before numpy loads (triggers/__init__.py)
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn  # noqa: E402
 
+import triggers  # noqa: E402,F401  first: it sets thread limits before numpy loads (triggers/__init__.py)
 from bench.corpus import PHRASES, build_corpus, summarise  # noqa: E402
-from bench.heldout import VOICES as HELDOUT_VOICES, plan_heldout  # noqa: E402
+from bench.heldout import VOICES as HELDOUT_VOICES  # noqa: E402
+from bench.heldout import plan_heldout
 from bench.metrics import MATCH_TOLERANCE_S, metrics, pct, score_item  # noqa: E402
 from bench.report import README, TARGETS, console, machine_info, markdown, print_table, update_readme  # noqa: E402
 
@@ -104,11 +103,17 @@ def run_item(rec: Any, item: dict[str, Any], corpus_dir: Path = CORPUS_DIR) -> d
     }
 
 
-def engine_pass(rec: Any, items: list[dict[str, Any]], label: str, corpus_dir: Path = CORPUS_DIR) -> list[dict[str, Any]]:
+def engine_pass(
+    rec: Any, items: list[dict[str, Any]], label: str, corpus_dir: Path = CORPUS_DIR
+) -> list[dict[str, Any]]:
     runs = []
     with Progress(
-        TextColumn(f"[bold]{label}[/]"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        TextColumn("{task.description}"), console=err,
+        TextColumn(f"[bold]{label}[/]"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.description}"),
+        console=err,
     ) as progress:
         task = progress.add_task("", total=len(items))
         for item in items:
@@ -119,9 +124,22 @@ def engine_pass(rec: Any, items: list[dict[str, Any]], label: str, corpus_dir: P
 
 
 HELDOUT_KEYS = (
-    "positives", "recall", "recall_by_phrase", "recall_clean", "recall_noisy", "missed_positives", "near_misses",
-    "near_miss_items_triggered", "near_miss_by_phrase", "near_miss_triggered", "unrelated", "unrelated_false_triggers",
-    "unrelated_triggered", "latency_p50_s", "latency_p95_s", "rtf_cpu",
+    "positives",
+    "recall",
+    "recall_by_phrase",
+    "recall_clean",
+    "recall_noisy",
+    "missed_positives",
+    "near_misses",
+    "near_miss_items_triggered",
+    "near_miss_by_phrase",
+    "near_miss_triggered",
+    "unrelated",
+    "unrelated_false_triggers",
+    "unrelated_triggered",
+    "latency_p50_s",
+    "latency_p95_s",
+    "rtf_cpu",
 )
 
 
@@ -146,9 +164,18 @@ def heldout_pass(rec: Any, seed: int) -> dict[str, Any]:
 def run_long_call(rec: Any, items: list[dict[str, Any]], minutes: float) -> dict[str, Any]:
     from bench.longcall import long_call
 
-    with Progress(TextColumn(f"[bold]long call ({minutes:g} min)[/]"), BarColumn(), TimeElapsedColumn(), console=err) as progress:
+    with Progress(
+        TextColumn(f"[bold]long call ({minutes:g} min)[/]"), BarColumn(), TimeElapsedColumn(), console=err
+    ) as progress:
         task = progress.add_task("", total=1.0)
-        result = long_call(rec, items, CORPUS_DIR, list(PHRASES), minutes=minutes, progress=lambda f: progress.update(task, completed=f))
+        result = long_call(
+            rec,
+            items,
+            CORPUS_DIR,
+            list(PHRASES),
+            minutes=minutes,
+            progress=lambda f: progress.update(task, completed=f),
+        )
     return result
 
 
@@ -170,7 +197,11 @@ def realtime_cli(items: list[dict[str, Any]], n: int, model: str, device: str) -
         cmd += ["--phrase", p]
     cmd += [str(CORPUS_DIR / i["path"]) for i in chosen]
     audio_s = sum(i["duration_s"] for i in chosen)
-    result: dict[str, Any] = {"files": [i["id"] for i in chosen], "audio_s": round(audio_s, 2), "command": " ".join(cmd[:4]) + " ..."}
+    result: dict[str, Any] = {
+        "files": [i["id"] for i in chosen],
+        "audio_s": round(audio_s, 2),
+        "command": " ".join(cmd[:4]) + " ...",
+    }
     err.print(f"[bold]realtime[/] callbridge listen --realtime over {len(chosen)} positives ({audio_s:.0f} s of audio)")
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=audio_s * 3 + 180, cwd=ROOT)
@@ -218,14 +249,27 @@ def realtime_cli(items: list[dict[str, Any]], n: int, model: str, device: str) -
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="Benchmark the trigger engine on a synthesised corpus.")
-    ap.add_argument("--quick", action="store_true", help="a subset: 15 positives, 15 near misses, 6 unrelated, 2 conversations; no held-out set")
-    ap.add_argument("--runs", type=int, default=1, help="repeat the engine pass N times; the RTF reported is the median")
+    ap.add_argument(
+        "--quick",
+        action="store_true",
+        help="a subset: 15 positives, 15 near misses, 6 unrelated, 2 conversations; no held-out set",
+    )
+    ap.add_argument(
+        "--runs", type=int, default=1, help="repeat the engine pass N times; the RTF reported is the median"
+    )
     ap.add_argument("--seed", type=int, default=0, help="corpus seed")
     ap.add_argument("--model", default="tiny.en")
     ap.add_argument("--device", default="cpu", choices=["cpu", "cuda", "auto"])
-    ap.add_argument("--realtime-files", type=int, default=12, help="positives run through `callbridge listen --realtime`")
+    ap.add_argument(
+        "--realtime-files", type=int, default=12, help="positives run through `callbridge listen --realtime`"
+    )
     ap.add_argument("--no-realtime", action="store_true", help="skip the realtime CLI measurement")
-    ap.add_argument("--long-minutes", type=float, default=None, help="length of the long-call run (default 30, 5 with --quick; 0 skips it)")
+    ap.add_argument(
+        "--long-minutes",
+        type=float,
+        default=None,
+        help="length of the long-call run (default 30, 5 with --quick; 0 skips it)",
+    )
     ap.add_argument("--out", type=Path, help="results file (default bench/results/triggers[.quick].json)")
     args = ap.parse_args(argv)
 
@@ -261,7 +305,7 @@ def main(argv: list[str] | None = None) -> int:
     m["realtime_wall_p95_s"] = rt.get("p95_s")
 
     meta = {
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "quick": args.quick,
         "runs": args.runs,
         "model": args.model,
@@ -291,9 +335,13 @@ def main(argv: list[str] | None = None) -> int:
         err.print(f"realtime CLI latency not measured: {rt.get('error')}")
     for r in results + m.get("heldout", {}).get("items", []):
         if r["kind"] == "positive" and not r["detected"]:
-            err.print(f"[yellow]missed[/] {r['id']} {r['phrase']!r}: said {r['text']!r}; heard {r['heard']!r}; triggers {[t['phrase'] for t in r['triggers']]}")
+            err.print(
+                f"[yellow]missed[/] {r['id']} {r['phrase']!r}: said {r['text']!r}; heard {r['heard']!r}; triggers {[t['phrase'] for t in r['triggers']]}"
+            )
         elif r["kind"] != "positive" and r["detected"]:
-            err.print(f"[red]false[/] {r['id']} ({r['kind']}): {[(t['phrase'], t['heard']) for t in r['triggers']]}; said {(r['text'] or '')[:80]!r}")
+            err.print(
+                f"[red]false[/] {r['id']} ({r['kind']}): {[(t['phrase'], t['heard']) for t in r['triggers']]}; said {(r['text'] or '')[:80]!r}"
+            )
     print(f"results -> {out.relative_to(ROOT) if out.is_relative_to(ROOT) else out}")
     if not args.quick and update_readme(markdown(m, rt, meta)):
         print(f"README table updated ({README.name})")

@@ -8,9 +8,8 @@ which the verifier uses to check uncertain trigger candidates acoustically.
 from __future__ import annotations
 
 import math
-import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import ctranslate2
 import numpy as np
@@ -106,7 +105,9 @@ class WhisperRecognizer:
             return_no_speech_prob=True,
         )[0]
         tokens = [t for t in result.sequences_ids[0] if t < self.tokenizer.eot]
-        decoding = Decoding([], offset_s, result.no_speech_prob, result.scores[0] / max(1, len(tokens)), encoded, num_frames)
+        decoding = Decoding(
+            [], offset_s, result.no_speech_prob, result.scores[0] / max(1, len(tokens)), encoded, num_frames
+        )
         decoding.words = self._align(decoding, tokens)
         return decoding
 
@@ -168,7 +169,9 @@ class WhisperRecognizer:
         """Teacher-forced log-probability of each token sequence on the decoding's audio."""
         scores = []
         for seq in sequences:  # align() batches only over a matching encoder batch
-            (result,) = self._model.align(decoding.encoder_output, self.tokenizer.sot_sequence, [list(seq)], decoding.num_frames)
+            (result,) = self._model.align(
+                decoding.encoder_output, self.tokenizer.sot_sequence, [list(seq)], decoding.num_frames
+            )
             scores.append(float(sum(math.log(max(p, 1e-12)) for p in result.text_token_probs)))
         return scores
 
@@ -185,7 +188,9 @@ class WhisperRecognizer:
     def _align(self, decoding: Decoding, tokens: list[int]) -> list[Word]:
         if not tokens:
             return []
-        aligned = self._whisper.find_alignment(self.tokenizer, [tokens], decoding.encoder_output, decoding.num_frames)[0]
+        aligned = self._whisper.find_alignment(self.tokenizer, [tokens], decoding.encoder_output, decoding.num_frames)[
+            0
+        ]
         offset = decoding.offset_s
         audio_end = decoding.num_frames / (SAMPLE_RATE / _HOP)
         words: list[Word] = []
@@ -195,9 +200,19 @@ class WhisperRecognizer:
                 continue  # a word placed in the silent pad is a hallucination
             if words and not any(ch.isalnum() for ch in text):
                 prev = words[-1]  # punctuation belongs to the word before it
-                words[-1] = Word(prev.text + text, prev.start, prev.end, prev.probability, prev.tokens + tuple(w["tokens"]))
+                words[-1] = Word(
+                    prev.text + text, prev.start, prev.end, prev.probability, prev.tokens + tuple(w["tokens"])
+                )
                 continue
-            words.append(Word(text, offset + float(w["start"]), offset + float(w["end"]), float(w["probability"]), tuple(w["tokens"])))
+            words.append(
+                Word(
+                    text,
+                    offset + float(w["start"]),
+                    offset + float(w["end"]),
+                    float(w["probability"]),
+                    tuple(w["tokens"]),
+                )
+            )
         return _drop_loops(_drop_restarted_tail(words))
 
 

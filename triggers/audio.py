@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import av
 import numpy as np
@@ -109,7 +109,9 @@ def _check_wav_complete(path: Path) -> None:
                 present = path.stat().st_size - fh.tell()
                 # 0 and 0xFFFFFFFF mean "unknown" in streamed WAVs.
                 if 0 < size < 0xFFFFFFFF and present < size:
-                    raise AudioError(f"{path}: truncated WAV: header declares {size} bytes of audio, file holds {present}")
+                    raise AudioError(
+                        f"{path}: truncated WAV: header declares {size} bytes of audio, file holds {present}"
+                    )
                 return
             fh.seek(size + (size & 1), 1)
 

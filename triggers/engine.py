@@ -13,23 +13,22 @@ the call runs.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import numpy as np
 
 from triggers.asr import Decoding, WhisperRecognizer, Word
 from triggers.audio import SAMPLE_RATE
 from triggers.events import Event, TranscriptEvent, TriggerEvent
-from triggers.matcher import Candidate, Phrase, PhraseMatcher
 from triggers.held import HeldPhrases
+from triggers.matcher import Candidate, Phrase, PhraseMatcher
 from triggers.occurrences import Occurrences
 from triggers.pauses import Pauses
 from triggers.policy import LocalAgreement
-from triggers.vad import VADConfig, VoiceActivity
 from triggers.sweep import placed, sweep
+from triggers.vad import VADConfig, VoiceActivity
 from triggers.verify import AcousticVerifier, DeficitLimits
-
 
 _VAD_STEP_S = 0.032  # the VAD's silence_s advances in steps of one Silero window
 _MIN_GAP_S = 0.1  # decodes scheduled for a waiting candidate are at least this far apart
@@ -331,7 +330,9 @@ class TriggerEngine:
         return events
 
     def _event(self, cand: Candidate, end_s: float, confidence: float) -> TriggerEvent:
-        return TriggerEvent(self.participant, cand.phrase.text, cand.heard, round(end_s, 3), round(self.now_s, 3), round(confidence, 3))
+        return TriggerEvent(
+            self.participant, cand.phrase.text, cand.heard, round(end_s, 3), round(self.now_s, 3), round(confidence, 3)
+        )
 
     def _ready_at(self, cand: Candidate, words: list[Word]) -> float:
         """Stream time at which a tentative candidate may next pass its guards.
@@ -349,7 +350,9 @@ class TriggerEngine:
 
     def _falling_silent(self, cand: Candidate, words: list[Word]) -> bool:
         """The phrase ends the words and the speaker has just gone quiet after it (see Pauses.falling_silent)."""
-        return cand.exact and cand.last == len(words) - 1 and self._pauses.falling_silent(words[cand.last].end, self.now_s)
+        return (
+            cand.exact and cand.last == len(words) - 1 and self._pauses.falling_silent(words[cand.last].end, self.now_s)
+        )
 
     def _confirm(self, decoding: Decoding, words: list[Word], cand: Candidate, committed: bool) -> _Confirmed | None:
         """The candidate (or an overlapping alternative) that passes, with its confidence."""
@@ -375,7 +378,9 @@ class TriggerEngine:
     def _placed_at(self, decoding: Decoding, reading: Sequence[str], words: list[Word], cand: Candidate) -> bool:
         """A rewrite puts the phrase where the candidate's words are (within 0.3 s)."""
         start, end = words[cand.first].start, words[cand.last].end
-        return any(s < end + 0.3 and e > start - 0.3 for _, s, e in placed(self.recognizer, decoding, reading, cand.phrase))
+        return any(
+            s < end + 0.3 and e > start - 0.3 for _, s, e in placed(self.recognizer, decoding, reading, cand.phrase)
+        )
 
     def _confirm_exact(self, decoding: Decoding, words: list[Word], cand: Candidate) -> _Confirmed | None:
         """A phrase the (biased) decoder wrote, checked against an unbiased decode."""

@@ -7,8 +7,8 @@ non-exact candidate fires is decided acoustically (see verify.py).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Sequence
 
 import jellyfish
 from rapidfuzz import fuzz
@@ -29,7 +29,7 @@ class Phrase:
     cooldown_s: float = 0.0
 
     @classmethod
-    def parse(cls, text: str, cooldown_s: float = 0.0) -> "Phrase":
+    def parse(cls, text: str, cooldown_s: float = 0.0) -> Phrase:
         words = tuple(normalize_words(text))
         if not words:
             raise PhraseError(f"phrase {text!r} has no words to listen for")
@@ -54,7 +54,7 @@ class Candidate:
     exact: bool
     # Overlapping spans for the same phrase, next best first: recognisers split
     # words differently ("we can get away"), so the right span is not always the top one.
-    alternatives: tuple["Candidate", ...] = ()
+    alternatives: tuple[Candidate, ...] = ()
 
 
 def _comparable_length(heard: str, phrase: str) -> bool:

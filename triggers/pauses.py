@@ -41,7 +41,8 @@ class Pauses:
         silence = self.vad.silence_s
         pauses = [*self.vad.pauses, (now_s - silence, now_s)] if silence else self.vad.pauses
         return any(
-            stop - start >= self.pause_s and end_s - PAUSE_EARLY_S <= start <= end_s + PAUSE_LATE_S for start, stop in pauses
+            stop - start >= self.pause_s and end_s - PAUSE_EARLY_S <= start <= end_s + PAUSE_LATE_S
+            for start, stop in pauses
         )
 
     def falling_silent(self, end_s: float, now_s: float) -> bool:

@@ -8,8 +8,8 @@ a phrase counts under the second look's limit (AcousticVerifier.cheapest_reading
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 from triggers.asr import Decoding, WhisperRecognizer, Word
 from triggers.matcher import Candidate, Phrase, PhraseMatcher
@@ -42,7 +42,10 @@ def sweep(
         if found is None or not found[1].accepted:
             continue
         reading, verdict = found
-        finds += [SweepFind(c, start, end, verdict.confidence) for c, start, end in placed(recognizer, decoding, reading, phrase)]
+        finds += [
+            SweepFind(c, start, end, verdict.confidence)
+            for c, start, end in placed(recognizer, decoding, reading, phrase)
+        ]
     return finds
 
 

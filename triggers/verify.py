@@ -151,7 +151,11 @@ def splice_alternative(heard: list[str], other: list[str], first: int, last: int
     the nearest agreeing words on either side. None when `other` agrees there.
     """
     a, b = [word_key(w) for w in heard], [word_key(w) for w in other]
-    pairs = [(i + k, j + k) for i, j, n in SequenceMatcher(None, a, b, autojunk=False).get_matching_blocks() for k in range(n)]
+    pairs = [
+        (i + k, j + k)
+        for i, j, n in SequenceMatcher(None, a, b, autojunk=False).get_matching_blocks()
+        for k in range(n)
+    ]
     a_lo, b_lo = max(((i + 1, j + 1) for i, j in pairs if i < first), default=(0, 0))
     a_hi, b_hi = min(((i, j) for i, j in pairs if i > last), default=(len(a), None))
     if b_hi is None:  # nothing agrees after the phrase: take no more than it spans

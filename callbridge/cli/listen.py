@@ -40,7 +40,9 @@ def add_parser(sub: Any) -> None:
     p.add_argument("files", nargs="+", metavar="FILE")
     p.add_argument("--phrase", action="append", default=[], metavar="TEXT", help="a trigger phrase (repeatable)")
     p.add_argument("--realtime", action="store_true", help="feed audio at wall-clock pace and report wall latency")
-    p.add_argument("--model", default="tiny.en", metavar="NAME|PATH", help="bundled model name or a CTranslate2 directory")
+    p.add_argument(
+        "--model", default="tiny.en", metavar="NAME|PATH", help="bundled model name or a CTranslate2 directory"
+    )
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     p.add_argument("--json", action="store_true", help="JSON lines on stdout")
     p.set_defaults(run=run)
@@ -113,7 +115,14 @@ def _record(event: Event, path: str, latency_ms: float | None) -> dict[str, Any]
             "confidence": event.confidence,
         }
     assert isinstance(event, TranscriptEvent)
-    return {"event": "transcript", "file": path, "text": event.text, "start_s": event.start_s, "end_s": event.end_s, "final": event.final}
+    return {
+        "event": "transcript",
+        "file": path,
+        "text": event.text,
+        "start_s": event.start_s,
+        "end_s": event.end_s,
+        "final": event.final,
+    }
 
 
 def _feed_fast(engine: TriggerEngine, audio: np.ndarray, path: str, out: _Output) -> None:

@@ -36,7 +36,9 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--template", default="default", metavar="NAME")
     p.add_argument("--out", required=True, type=Path, metavar="OUT.mp4")
     p.add_argument("--backend", default="warp", choices=["warp", "autoencoder", "onnx"])
-    p.add_argument("--data", default=Path("data"), type=Path, metavar="DIR", help="data directory (templates live here)")
+    p.add_argument(
+        "--data", default=Path("data"), type=Path, metavar="DIR", help="data directory (templates live here)"
+    )
     p.add_argument("--json", action="store_true", help="one JSON line on stdout")
     p.set_defaults(run=run)
 
@@ -58,11 +60,21 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_BAD_INPUT
     h, w = ad.frames[0].shape[:2]
     record = {
-        "event": "rendered", "out": str(args.out), "frames": total, "width": w, "height": h,
-        "fps": ad.fps, "render_ms": round(ad.render_ms, 1), "face_quality": round(ad.face_quality, 3),
+        "event": "rendered",
+        "out": str(args.out),
+        "frames": total,
+        "width": w,
+        "height": h,
+        "fps": ad.fps,
+        "render_ms": round(ad.render_ms, 1),
+        "face_quality": round(ad.face_quality, 3),
     }
-    print(json.dumps(record) if args.json else f"wrote {args.out}: {total} frames {w}x{h} at {ad.fps:g} fps, "
-          f"rendered in {ad.render_ms:.0f} ms, face quality {ad.face_quality:.2f}")
+    print(
+        json.dumps(record)
+        if args.json
+        else f"wrote {args.out}: {total} frames {w}x{h} at {ad.fps:g} fps, "
+        f"rendered in {ad.render_ms:.0f} ms, face quality {ad.face_quality:.2f}"
+    )
     return 0
 
 

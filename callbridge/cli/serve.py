@@ -28,9 +28,9 @@ def add_parser(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from aiohttp import web
 
+    from callbridge.config.services import Services
     from callbridge.media.adapt.aioice_loopback import configure_ice
     from callbridge.web.server import Relay, build_app
-    from callbridge.config.services import Services
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     logging.getLogger("aiortc").setLevel(logging.WARNING)
@@ -50,6 +50,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         web.run_app(build_app(relay), host=args.host, port=args.port, print=None, access_log=None)
     except OSError as exc:
-        print(f"callbridge serve: error: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}", file=sys.stderr)
+        print(
+            f"callbridge serve: error: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}", file=sys.stderr
+        )
         return 2
     return 0

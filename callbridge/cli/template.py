@@ -31,9 +31,16 @@ def add_parser(sub: Any) -> None:
     add.add_argument("--title", required=True)
     add.add_argument("--tagline", default="")
     add.add_argument("--phrase", action="append", required=True, metavar="TEXT", help="a trigger phrase (repeatable)")
-    add.add_argument("--max-duration", type=float, default=8.0, metavar="S", help="seconds of the clip the ad plays (default 8)")
+    add.add_argument(
+        "--max-duration", type=float, default=8.0, metavar="S", help="seconds of the clip the ad plays (default 8)"
+    )
     add.add_argument("--licence", required=True, metavar="TEXT", help="licence of the clip and the actor's release")
-    add.add_argument("--fallback", default="plain", choices=["plain", "none"], help="without a usable face: play the clip as is, or no ad")
+    add.add_argument(
+        "--fallback",
+        default="plain",
+        choices=["plain", "none"],
+        help="without a usable face: play the clip as is, or no ad",
+    )
     add.add_argument("--data", default=Path("data"), type=Path, metavar="DIR")
     add.set_defaults(run=run_add)
     ls = actions.add_parser("list", help="list templates")
@@ -43,7 +50,9 @@ def add_parser(sub: Any) -> None:
 
 def run_add(args: argparse.Namespace) -> int:
     try:
-        meta = TemplateMeta(args.name, args.title, args.tagline, tuple(args.phrase), args.max_duration, args.licence, args.fallback)
+        meta = TemplateMeta(
+            args.name, args.title, args.tagline, tuple(args.phrase), args.max_duration, args.licence, args.fallback
+        )
         with stage_bars(enabled=sys.stderr.isatty()) as progress:
             template = TemplateLibrary(args.data, MediapipeFaceTracker, progress).add(args.clip, meta)
     except (ClipError, TemplateError, TrackError) as exc:

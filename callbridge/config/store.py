@@ -9,9 +9,9 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 from callbridge.config.campaign import DEFAULT_CAMPAIGN, PhraseRule
 
@@ -77,7 +77,16 @@ class Store:
         with self._connect() as db:
             db.execute("INSERT INTO consent_log VALUES (?, ?, ?, ?)", (time.time(), room, participant, int(consent)))
 
-    def log_ad(self, room: str, participant: str, template: str, phrase: str, personalised: bool, start: float, end: float | None) -> None:
+    def log_ad(
+        self,
+        room: str,
+        participant: str,
+        template: str,
+        phrase: str,
+        personalised: bool,
+        start: float,
+        end: float | None,
+    ) -> None:
         with self._connect() as db:
             db.execute(
                 "INSERT INTO ad_plays VALUES (?, ?, ?, ?, ?, ?, ?)",

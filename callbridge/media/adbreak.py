@@ -13,8 +13,9 @@ import asyncio
 import logging
 import threading
 import time
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Callable, Iterable, Iterator, TypeVar
+from typing import TypeVar
 
 import av
 import cv2
@@ -108,7 +109,9 @@ def audio_frames(audio: np.ndarray | None, rate: int | None, duration_s: float) 
         pcm[: len(resampled)] = resampled
     frames = []
     for start in range(0, total - AUDIO_FRAME + 1, AUDIO_FRAME):
-        frame = av.AudioFrame.from_ndarray(pcm[start : start + AUDIO_FRAME].reshape(1, -1), format="s16", layout="stereo")
+        frame = av.AudioFrame.from_ndarray(
+            pcm[start : start + AUDIO_FRAME].reshape(1, -1), format="s16", layout="stereo"
+        )
         frame.sample_rate = AUDIO_RATE
         frames.append(frame)
     return frames
@@ -214,7 +217,7 @@ class AdBreak:
         sound = await asyncio.to_thread(audio_frames, self.media.audio, self.media.sample_rate, self.media.duration_s)
         try:
             await asyncio.wait_for(started.wait(), timeout=5.0)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return
         start = self._first_frame_mono  # in step with the picture: frames already due go at once
         for k, frame in enumerate(sound):

@@ -11,17 +11,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCRtpTransceiver, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
+from callbridge.media.adapt.aiortc_jitter_buffer import use_frame_buffers
+from callbridge.media.adapt.aiortc_sdp_offer import Codecs, Extensions, agreed_codecs, create_offer, page_extensions
 from callbridge.media.adbreak import AdBreak
 from callbridge.media.tracks import Program, RelayTrack
-from callbridge.media.adapt.aiortc_jitter_buffer import use_frame_buffers
 from callbridge.workers.pipeline import ParticipantPipeline
-from callbridge.media.adapt.aiortc_sdp_offer import Codecs, Extensions, agreed_codecs, create_offer, page_extensions
 
 log = logging.getLogger(__name__)
 ANSWER_TIMEOUT_S = 10.0
@@ -108,7 +109,7 @@ class Participant:
         self.pc.on("connectionstatechange", check)
         try:
             await asyncio.wait_for(done, timeout_s)
-        except asyncio.TimeoutError as exc:
+        except TimeoutError as exc:
             raise NegotiationError(f"{self.name}'s media connection was not up within {timeout_s:.0f} s") from exc
         finally:
             self.pc.remove_listener("connectionstatechange", check)
@@ -119,7 +120,7 @@ class Participant:
             raise NegotiationError("no offer is waiting for an answer")
         self._answer.set_result(sdp)
 
-    async def receive_from(self, others: list["Participant"]) -> None:
+    async def receive_from(self, others: list[Participant]) -> None:
         """Start receiving each of `others` (audio and video), in one renegotiation."""
         async with self._lock:
             for other in others:
@@ -138,7 +139,9 @@ class Participant:
             self._outgoing.remove(out)
 
     def track_map(self) -> dict[str, dict[str, str]]:
-        return {o.transceiver.mid: {"participant": o.source, "kind": o.kind} for o in self._outgoing if o.transceiver.mid}
+        return {
+            o.transceiver.mid: {"participant": o.source, "kind": o.kind} for o in self._outgoing if o.transceiver.mid
+        }
 
     async def close(self) -> None:
         """Hang up, stop everything this participant sends, wipe their face data."""
@@ -163,7 +166,7 @@ class Participant:
         await self.send({"type": "offer", "sdp": self.pc.localDescription.sdp, "tracks": self.track_map()})
         try:
             sdp = await asyncio.wait_for(self._answer, ANSWER_TIMEOUT_S)
-        except asyncio.TimeoutError as exc:
+        except TimeoutError as exc:
             raise NegotiationError(f"{self.name} did not answer the offer within {ANSWER_TIMEOUT_S:.0f} s") from exc
         finally:
             self._answer = None

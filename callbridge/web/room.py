@@ -6,11 +6,11 @@ import asyncio
 import logging
 from typing import Any
 
+from callbridge.config.services import Services
 from callbridge.media.adbreak import AdBreak
+from callbridge.web.events import RoomEvent, room_event
 from callbridge.web.participant import NegotiationError, Participant
 from callbridge.workers.priority import in_normal_thread
-from callbridge.web.events import RoomEvent, room_event
-from callbridge.config.services import Services
 from triggers import Event, TranscriptEvent, TriggerEvent
 
 log = logging.getLogger(__name__)
@@ -42,7 +42,9 @@ class Room:
             self.check_name(participant.name)
             self.participants[participant.name] = participant
             if welcome is not None:
-                await participant.send({**welcome, "participants": [p for p in self.participants if p != participant.name]})
+                await participant.send(
+                    {**welcome, "participants": [p for p in self.participants if p != participant.name]}
+                )
             await asyncio.to_thread(self.services.store.log_consent, self.name, participant.name, participant.consent)
             for other in list(self.participants.values()):
                 if other is not participant:
@@ -67,7 +69,9 @@ class Room:
         plan = [(newcomer, [o for o in others if self._claim(newcomer, o)])]
         plan += [(other, [newcomer]) for other in others if self._claim(other, newcomer)]
         plan = [(receiver, sources) for receiver, sources in plan if sources]
-        outcomes = await asyncio.gather(*(receiver.receive_from(sources) for receiver, sources in plan), return_exceptions=True)
+        outcomes = await asyncio.gather(
+            *(receiver.receive_from(sources) for receiver, sources in plan), return_exceptions=True
+        )
         for (receiver, _), outcome in zip(plan, outcomes):
             if not isinstance(outcome, BaseException):
                 continue
@@ -99,7 +103,7 @@ class Room:
         if ad_over is not None:  # the others see ad-end before left
             try:
                 await asyncio.wait_for(ad_over.wait(), 2.0)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 log.warning("room %s: %s's ad did not stop within 2 s", self.name, participant.name)
         await self.broadcast(room_event("left", participant.name))
 
@@ -113,7 +117,14 @@ class Room:
         for participant in list(self.participants.values()):
             await _deliver(participant, event)
 
-    def on_speech(self, participant: Participant, event: Event, emitted_t: float, phrase_end_t: float | None, loop: asyncio.AbstractEventLoop) -> None:
+    def on_speech(
+        self,
+        participant: Participant,
+        event: Event,
+        emitted_t: float,
+        phrase_end_t: float | None,
+        loop: asyncio.AbstractEventLoop,
+    ) -> None:
         """From the speech worker's thread: hand the event to the event loop."""
         loop.call_soon_threadsafe(self._speech, participant, event, emitted_t, phrase_end_t)
 
@@ -131,16 +142,24 @@ class Room:
         if self.participants.get(participant.name) is not participant:
             return  # a late event from someone who has left
         if isinstance(event, TranscriptEvent):
-            fields = dict(text=event.text, final=event.final, start_s=round(event.start_s, 3), end_s=round(event.end_s, 3))
+            fields = dict(
+                text=event.text, final=event.final, start_s=round(event.start_s, 3), end_s=round(event.end_s, 3)
+            )
             self._spawn(self.broadcast(room_event("transcript", participant.name, t=emitted_t, **fields)))
         elif isinstance(event, TriggerEvent):
             self._spawn(self._trigger(participant, event, emitted_t, phrase_end_t))
 
-    async def _trigger(self, speaker: Participant, event: TriggerEvent, emitted_t: float, phrase_end_t: float | None) -> None:
+    async def _trigger(
+        self, speaker: Participant, event: TriggerEvent, emitted_t: float, phrase_end_t: float | None
+    ) -> None:
         log.info(
             "room %s: %s said %r (heard %r); latency %.2f s on the audio clock, %.2f s wall",
-            self.name, speaker.name, event.phrase, event.heard,
-            event.emitted_at_s - event.phrase_end_s, emitted_t - (phrase_end_t or emitted_t),
+            self.name,
+            speaker.name,
+            event.phrase,
+            event.heard,
+            event.emitted_at_s - event.phrase_end_s,
+            emitted_t - (phrase_end_t or emitted_t),
         )
         await self.broadcast(
             room_event(
@@ -202,7 +221,14 @@ class Room:
                 del self._ad_over[speaker.name]
             if ad.first_frame_t is not None:
                 await asyncio.to_thread(
-                    self.services.store.log_ad, self.name, speaker.name, media.template, phrase, media.personalised, ad.first_frame_t, end
+                    self.services.store.log_ad,
+                    self.name,
+                    speaker.name,
+                    media.template,
+                    phrase,
+                    media.personalised,
+                    ad.first_frame_t,
+                    end,
                 )
 
     def _spawn(self, job: Any) -> None:

@@ -11,11 +11,11 @@ from pathlib import Path
 
 from aiohttp import web
 
-from callbridge.media.adapt import aiortc_audio_level, aiortc_vp8_bitrate
-from callbridge.workers.priority import in_normal_thread, media_executor
-from callbridge.web.room import Room
 from callbridge.config.services import Services
+from callbridge.media.adapt import aiortc_audio_level, aiortc_vp8_bitrate
+from callbridge.web.room import Room
 from callbridge.web.session import Session
+from callbridge.workers.priority import in_normal_thread, media_executor
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
@@ -114,7 +114,9 @@ async def campaign(request: web.Request) -> web.Response:
     store = request.app[RELAY].services.store
     rules = await asyncio.to_thread(store.rules)
     phrases = [{"phrase": r.phrase, "template": r.template, "enabled": r.enabled} for r in rules]
-    templates = [{"name": n, "status": "ready", "progress": 1.0, "error": None} for n in sorted({r.template for r in rules})]
+    templates = [
+        {"name": n, "status": "ready", "progress": 1.0, "error": None} for n in sorted({r.template for r in rules})
+    ]
     return web.json_response({"phrases": phrases, "templates": templates})
 
 

@@ -10,10 +10,10 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from callbridge.web.participant import NegotiationError, Participant
-from callbridge.workers.pipeline import ParticipantPipeline, PassthroughPipeline
-from callbridge.workers.priority import in_normal_thread
 from callbridge.web.room import JoinError, Room
 from callbridge.web.signalling import Answer, Consent, Join, Leave, Offer, SignallingError, parse_message
+from callbridge.workers.pipeline import ParticipantPipeline, PassthroughPipeline
+from callbridge.workers.priority import in_normal_thread
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +90,9 @@ class Session:
         else:
             services = self.room.services
             # its speech and face threads must not inherit the media executor's lower priority
-            pipeline = await in_normal_thread(ParticipantPipeline, join.name, join.consent, services, on_speech, on_face)
+            pipeline = await in_normal_thread(
+                ParticipantPipeline, join.name, join.consent, services, on_speech, on_face
+            )
         participant = Participant(join.name, self.room.name, pipeline, self.send)
         holder.append(participant)
         participant.pc.on("connectionstatechange", lambda: self._on_state(participant))

@@ -12,7 +12,7 @@ import dataclasses
 import logging
 import threading
 import time
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 import av
 import numpy as np
@@ -20,9 +20,9 @@ import numpy as np
 from adengine.facebank import FaceBank, FaceCrop, wipe
 from adengine.renderer import AdRenderer, RenderedAd
 from adengine.tracker import MediapipeFaceTracker
+from callbridge.config.services import PLAIN_LABEL, Services
 from callbridge.media.adbreak import AdMedia
 from callbridge.workers.faces import FaceWorker
-from callbridge.config.services import PLAIN_LABEL, Services
 from callbridge.workers.speech import SpeechSink, SpeechWorker
 from triggers import TriggerEngine
 

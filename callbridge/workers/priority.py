@@ -16,13 +16,14 @@ never through the media executor.
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import logging
 import os
 import threading
-import asyncio
-import functools
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Callable, TypeVar
+from typing import TypeVar
 
 log = logging.getLogger(__name__)
 MEDIA_NICE = 5  # transcoding, ad frames: real time, but each job is short

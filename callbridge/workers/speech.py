@@ -13,8 +13,8 @@ import logging
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import av
 import numpy as np
@@ -83,7 +83,9 @@ class SpeechWorker:
         Runs on the event loop, so it only copies the samples (the frame itself
         is shared with the receivers' encoders); the worker resamples them.
         """
-        received = _Received(frame.to_ndarray().reshape(-1).copy(), frame.sample_rate, len(frame.layout.channels), received_t)
+        received = _Received(
+            frame.to_ndarray().reshape(-1).copy(), frame.sample_rate, len(frame.layout.channels), received_t
+        )
         with self._cond:
             self._pending.append(received)
             self._cond.notify()
@@ -132,9 +134,11 @@ class SpeechWorker:
     def _feed(self, audio: np.ndarray, first_sample: int) -> None:
         if self._engine is None or len(audio) > MAX_PENDING_S * SAMPLE_RATE:
             if self._engine is not None:
-                log.warning("speech fell %.1f s behind; listening again from the newest audio", len(audio) / SAMPLE_RATE)
+                log.warning(
+                    "speech fell %.1f s behind; listening again from the newest audio", len(audio) / SAMPLE_RATE
+                )
                 first_sample += len(audio) - int(SAMPLE_RATE)  # not from _received: more may have come since
-                audio = audio[-int(SAMPLE_RATE):]
+                audio = audio[-int(SAMPLE_RATE) :]
             self._engine = self._make_engine()
             self._engine_origin = first_sample
         # The engine's clock counts only what it was fed; the call's clock counts from the first frame.
@@ -153,5 +157,7 @@ class SpeechWorker:
             received = self.clock.wall_at(end_s)
             self._sink(shifted, emitted_t, None if received is None else min(received, emitted_t))
         elif isinstance(event, TranscriptEvent):
-            shifted = TranscriptEvent(event.participant, event.text, event.start_s + offset_s, event.end_s + offset_s, event.final)
+            shifted = TranscriptEvent(
+                event.participant, event.text, event.start_s + offset_s, event.end_s + offset_s, event.final
+            )
             self._sink(shifted, emitted_t, None)

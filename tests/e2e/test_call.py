@@ -24,11 +24,11 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import cv2
-import numpy as np
 import pytest
 
 from tests.support.browser import media
@@ -68,7 +68,9 @@ SETTLE_AFTER_AD_END_S = 0.7  # frames already in flight when ad-end arrives
 _deadline: float | None = None  # monotonic time by which the inner run must be over
 
 
-def _wait(check: Callable[[], Any], timeout: float, what: str, interval: float = 0.2, deadline: float | None = None) -> Any:
+def _wait(
+    check: Callable[[], Any], timeout: float, what: str, interval: float = 0.2, deadline: float | None = None
+) -> Any:
     """Poll `check` until it returns something truthy; fail naming `what` after `timeout` s."""
     start = time.monotonic()
     end = time.monotonic() + timeout
@@ -93,7 +95,11 @@ def _wait(check: Callable[[], Any], timeout: float, what: str, interval: float =
 
 
 def _run_outer(tmp_path: Path, listener: str) -> None:
-    env = {**os.environ, INNER_ENV: "1", "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    env = {
+        **os.environ,
+        INNER_ENV: "1",
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+    }
     argv = [
         sys.executable, "-m", "pytest", "-q", "-x", "-s", "-p", "no:cacheprovider",
         "--basetemp", str(tmp_path / "inner"), TEST_ID.format(listener=listener),
@@ -119,7 +125,9 @@ def test_two_participants_see_the_ad(tmp_path: Path, listener: str) -> None:
     """Alice speaks in Chromium; Bob, who must see the ad, is in Chromium or in Firefox."""
     if not in_loopback_namespace(dummy=listener == "firefox"):
         if os.environ.get(INNER_ENV) == "1":
-            pytest.fail(f"{INNER_ENV}=1 but this is not the test's isolated network namespace: interfaces {interfaces()}")
+            pytest.fail(
+                f"{INNER_ENV}=1 but this is not the test's isolated network namespace: interfaces {interfaces()}"
+            )
         _run_outer(tmp_path, listener)
         return
     _run_inner(tmp_path, listener)
@@ -153,7 +161,10 @@ def _run_inner(tmp_path: Path, listener: str, server_argv: list[str] | None = No
         alice_y4m = media.write_y4m(tmp_path / "alice.y4m", media.face_video("hopper", 5.0))
         bob_y4m = media.write_y4m(tmp_path / "bob.y4m", media.face_video("astronaut", 5.0))
         alice_wav = media.speech_wav(
-            tmp_path / "alice.wav", "Shall we have dinner tonight? I know a place.", total_s=SPEECH_LOOP_S, lead_s=SPEECH_LEAD_S
+            tmp_path / "alice.wav",
+            "Shall we have dinner tonight? I know a place.",
+            total_s=SPEECH_LOOP_S,
+            lead_s=SPEECH_LEAD_S,
         )
         bob_wav = media.silence_wav(tmp_path / "bob.wav", 5.0)
         print(f"media made in {time.monotonic() - t0:.1f} s")
@@ -168,7 +179,12 @@ def _run_inner(tmp_path: Path, listener: str, server_argv: list[str] | None = No
                 return False
 
         # The contract: healthy within 60 s of the server's start (the media were made meanwhile).
-        _wait(healthy, max(5.0, HEALTHZ_TIMEOUT_S - (time.monotonic() - started)), f"GET {base}/healthz answering 200", interval=0.3)
+        _wait(
+            healthy,
+            max(5.0, HEALTHZ_TIMEOUT_S - (time.monotonic() - started)),
+            f"GET {base}/healthz answering 200",
+            interval=0.3,
+        )
         print(f"server healthy after {time.monotonic() - started:.1f} s")
 
         with sync_playwright() as pw:
@@ -219,14 +235,22 @@ def _call(alice: Participant, bob: Participant, url: str, tmp_path: Path) -> Non
 
     # Alice's live video plays in her tile on Bob's page; mark the element and stream.
     live = _wait_playing(bob, "alice", mark="e2e")
-    print(f"alice's video on bob's page after {time.monotonic() - t_join:.1f} s: {live['videoWidth']}x{live['videoHeight']}")
+    print(
+        f"alice's video on bob's page after {time.monotonic() - t_join:.1f} s: {live['videoWidth']}x{live['videoHeight']}"
+    )
     if live["adStarted"]:
-        raise Failure("the ad for alice started before her live video reached bob's page: no live frame to compare with")
-    assert live["count"] == 1, f"bob's page has {live['count']} <video data-participant=\"alice\"> elements, expected 1"
-    assert live["hasStream"] and live["trackId"], f"alice's tile on bob's page has no srcObject video track: {_info(live)}"
+        raise Failure(
+            "the ad for alice started before her live video reached bob's page: no live frame to compare with"
+        )
+    assert live["count"] == 1, f'bob\'s page has {live["count"]} <video data-participant="alice"> elements, expected 1'
+    assert live["hasStream"] and live["trackId"], (
+        f"alice's tile on bob's page has no srcObject video track: {_info(live)}"
+    )
     cv2.imwrite(str(tmp_path / "bob_sees_alice_live.png"), cv2.cvtColor(live["frame"], cv2.COLOR_RGB2BGR))
     save_pages(tmp_path, "before", alice, bob)
-    assert not any_label(both, live["frame"]), "a disclosure label is on alice's LIVE video on bob's page, before any trigger"
+    assert not any_label(both, live["frame"]), (
+        "a disclosure label is on alice's LIVE video on bob's page, before any trigger"
+    )
     track_id = live["trackId"]
 
     # Bob's tile on Alice's page too (a two-way call).
@@ -251,11 +275,21 @@ def _call(alice: Participant, bob: Participant, url: str, tmp_path: Path) -> Non
     assert float(trig["phrase_end_t"]) <= float(trig["t"]), f"trigger's phrase_end_t is later than its t: {trig}"
     assert float(trig["t"]) - float(trig["phrase_end_t"]) < 10.0, f"trigger came >10 s after the phrase ended: {trig}"
     assert abs(float(trig["t"]) - time.time()) < 120, f"trigger t is not the server's wall clock (time.time()): {trig}"
-    _wait(lambda: trigger_on(alice), 5.0, "alice's own page got no `trigger` event for her phrase (events go to every page)")
-    assert not bob.find("trigger", "bob"), f"a trigger for bob, whose microphone is silent: {bob.find('trigger', 'bob')}"
+    _wait(
+        lambda: trigger_on(alice),
+        5.0,
+        "alice's own page got no `trigger` event for her phrase (events go to every page)",
+    )
+    assert not bob.find("trigger", "bob"), (
+        f"a trigger for bob, whose microphone is silent: {bob.find('trigger', 'bob')}"
+    )
 
     # The ad starts in Alice's own tile on Bob's page.
-    starts = _wait(lambda: bob.find("ad-start", "alice"), AD_START_TIMEOUT_S, "bob's page got no `ad-start` event for alice after the trigger")
+    starts = _wait(
+        lambda: bob.find("ad-start", "alice"),
+        AD_START_TIMEOUT_S,
+        "bob's page got no `ad-start` event for alice after the trigger",
+    )
     ad_start = starts[0]
     t_ad_seen = time.monotonic()
     print(f"ad-start after {t_ad_seen - t_join:.1f} s: {ad_start}")
@@ -264,7 +298,9 @@ def _call(alice: Participant, bob: Participant, url: str, tmp_path: Path) -> Non
     personalised = ad_start.get("personalised", True) is not False
     label = ai_label if personalised else plain_label
     if not personalised:
-        print(f"NOTE: the ad was the plain template (personalised=false) although alice consented; checking for {label.text!r}")
+        print(
+            f"NOTE: the ad was the plain template (personalised=false) although alice consented; checking for {label.text!r}"
+        )
 
     # Sample frames while the ad is on: the label must show, the tile must be big,
     # and the element, stream and track must be the ones from before.
@@ -290,7 +326,11 @@ def _call(alice: Participant, bob: Participant, url: str, tmp_path: Path) -> Non
         )
     cv2.imwrite(str(tmp_path / "bob_sees_alice_ad.png"), cv2.cvtColor(labelled["frame"], cv2.COLOR_RGB2BGR))
     save_pages(tmp_path, "during", alice, bob)
-    how = "" if label.is_on(labelled["frame"]) else " (only when scaled to 640x480: the relay drew it before scaling the ad down)"
+    how = (
+        ""
+        if label.is_on(labelled["frame"])
+        else " (only when scaled to 640x480: the relay drew it before scaling the ad down)"
+    )
     print(
         f"label seen on bob's page {time.monotonic() - t_ad_seen:.2f} s after ad-start arrived,"
         f" frame {labelled['videoWidth']}x{labelled['videoHeight']}{how}"
@@ -311,7 +351,11 @@ def _call(alice: Participant, bob: Participant, url: str, tmp_path: Path) -> Non
     print(f"ad-end after {time.monotonic() - t_join:.1f} s; the ad lasted {length:.2f} s by the server's clock")
     assert 1.4 <= length <= 20.1, f"the ad lasted {length:.2f} s (server clock); it must stay 1.5 to 20 s"
     assert len(bob.find("ad-start", "alice")) >= 1 and len(bob.find("ad-end", "alice")) >= 1
-    _wait(lambda: alice.find("ad-start", "alice"), 2.0, "alice's own page got no `ad-start` event (events go to every page)")
+    _wait(
+        lambda: alice.find("ad-start", "alice"),
+        2.0,
+        "alice's own page got no `ad-start` event (events go to every page)",
+    )
     time.sleep(SETTLE_AFTER_AD_END_S)
     after = []
     for _ in range(4):
@@ -333,9 +377,13 @@ def _call(alice: Participant, bob: Participant, url: str, tmp_path: Path) -> Non
         assert looks_like_video(a["frame"]), "alice's tile on bob's page is blank after the ad"
         _same_tile(a, track_id, "after the ad")
     if after[0]["decoded"] is not None:
-        assert after[-1]["decoded"] > after[0]["decoded"], f"alice's video on bob's page is frozen after the ad: {_info(after[-1])}"
+        assert after[-1]["decoded"] > after[0]["decoded"], (
+            f"alice's video on bob's page is frozen after the ad: {_info(after[-1])}"
+        )
     else:  # no frame count (Firefox): the playback clock must move
-        assert after[-1]["currentTime"] > after[0]["currentTime"], f"alice's video on bob's page is frozen after the ad: {_info(after[-1])}"
+        assert after[-1]["currentTime"] > after[0]["currentTime"], (
+            f"alice's video on bob's page is frozen after the ad: {_info(after[-1])}"
+        )
 
 
 def _wait_playing(viewer: Participant, who: str, mark: str | None = None, need: int = 8) -> dict:
@@ -367,7 +415,9 @@ def _wait_playing(viewer: Participant, who: str, mark: str | None = None, need: 
             why = "no media arrived: its video track is still muted"
         else:
             why = "it never showed a frame with a picture"
-        raise Failure(f"{e}: {why}; last state {state}; {viewer.name}'s transport: {viewer.transport_summary()}") from None
+        raise Failure(
+            f"{e}: {why}; last state {state}; {viewer.name}'s transport: {viewer.transport_summary()}"
+        ) from None
 
 
 def _info(info: dict) -> dict:
@@ -375,9 +425,13 @@ def _info(info: dict) -> dict:
 
 
 def _same_tile(info: dict, track_id: str, when: str) -> None:
-    assert info["found"] and info["count"] == 1, f"{when}: bob's page has {info['count']} <video data-participant=\"alice\"> (expected 1)"
+    assert info["found"] and info["count"] == 1, (
+        f'{when}: bob\'s page has {info["count"]} <video data-participant="alice"> (expected 1)'
+    )
     assert info["elMark"] == "e2e", f"{when}: alice's <video> on bob's page is not the element it was before the ad"
-    assert info["streamMark"] == "e2e", f"{when}: alice's tile on bob's page has a different srcObject than before the ad"
+    assert info["streamMark"] == "e2e", (
+        f"{when}: alice's tile on bob's page has a different srcObject than before the ad"
+    )
     assert info["trackId"] == track_id, (
         f"{when}: alice's video track on bob's page changed ({track_id} -> {info['trackId']}); the ad must come in the same track"
     )

@@ -8,6 +8,7 @@ import pytest
 
 from triggers import WhisperRecognizer
 
+
 @pytest.fixture(scope="session")
 def recognizer() -> WhisperRecognizer:
     return WhisperRecognizer(model="tiny.en", device="cpu")

@@ -159,7 +159,16 @@ def test_a_clear_portrait_is_accepted(still, name):
             "^face partly outside the frame$",
         ),
     ],
-    ids=["dark-astronaut", "dark-hopper", "small-astronaut", "small-hopper", "noise", "blur-astronaut", "blur-hopper", "cut-off"],
+    ids=[
+        "dark-astronaut",
+        "dark-hopper",
+        "small-astronaut",
+        "small-hopper",
+        "noise",
+        "blur-astronaut",
+        "blur-hopper",
+        "cut-off",
+    ],
 )
 def test_an_unusable_image_says_why(still, make, reason):
     with pytest.raises(FaceError, match=reason):

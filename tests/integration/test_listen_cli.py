@@ -36,7 +36,9 @@ def variants(utterance, speech_dir) -> list[Path]:
     out = []
     for rate in (8000, 16000, 44100, 48000):
         for channels in (1, 2):
-            out.append(convert(utterance, speech_dir / f"v{rate}-{channels}.wav", "-ar", str(rate), "-ac", str(channels)))
+            out.append(
+                convert(utterance, speech_dir / f"v{rate}-{channels}.wav", "-ar", str(rate), "-ac", str(channels))
+            )
     out.append(convert(utterance, speech_dir / "v.mp3", "-ar", "44100", "-ac", "2"))
     out.append(convert(utterance, speech_dir / "v.webm", "-c:a", "libopus", "-ar", "48000", "-ac", "2"))
     return out
@@ -76,10 +78,28 @@ def _bad_inputs(tmp: Path, good: Path) -> dict[str, Path]:
     truncated.write_bytes(good.read_bytes()[: good.stat().st_size // 3])
     silent_video = tmp / "video-only.mp4"
     subprocess.run(
-        ["ffmpeg", "-loglevel", "error", "-y", "-f", "lavfi", "-i", "testsrc=d=1:s=64x48", "-pix_fmt", "yuv420p", str(silent_video)],
+        [
+            "ffmpeg",
+            "-loglevel",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=d=1:s=64x48",
+            "-pix_fmt",
+            "yuv420p",
+            str(silent_video),
+        ],
         check=True,
     )
-    return {"missing": tmp / "nope.wav", "empty": empty, "non-audio": text, "truncated": truncated, "no-audio-stream": silent_video}
+    return {
+        "missing": tmp / "nope.wav",
+        "empty": empty,
+        "non-audio": text,
+        "truncated": truncated,
+        "no-audio-stream": silent_video,
+    }
 
 
 def test_bad_inputs_get_one_line_errors_and_exit_2_while_others_run(utterance, tmp_path):

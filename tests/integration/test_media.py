@@ -92,8 +92,24 @@ def test_clip_without_audio_and_odd_size(tmp_path: Path) -> None:
 
 def test_rotated_phone_video_reads_upright_as_ffmpeg_shows_it(tmp_path: Path, clip_path: Path) -> None:
     rotated = tmp_path / "phone.mp4"
-    subprocess.run(["ffmpeg", "-loglevel", "error", "-i", str(clip_path), "-c", "copy", "-metadata:s:v:0", "rotate=90", str(rotated)], check=True)
-    subprocess.run(["ffmpeg", "-loglevel", "error", "-i", str(rotated), "-frames:v", "1", str(tmp_path / "first.png")], check=True)
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-loglevel",
+            "error",
+            "-i",
+            str(clip_path),
+            "-c",
+            "copy",
+            "-metadata:s:v:0",
+            "rotate=90",
+            str(rotated),
+        ],
+        check=True,
+    )
+    subprocess.run(
+        ["ffmpeg", "-loglevel", "error", "-i", str(rotated), "-frames:v", "1", str(tmp_path / "first.png")], check=True
+    )
     first = read_clip(rotated).frames[0]
     assert first.shape == (W, H, 3)
     assert np.abs(first.astype(int) - read_image(tmp_path / "first.png")).mean() < 1
@@ -131,7 +147,9 @@ def write_audio_only(path: Path) -> Path:
         stream = container.add_stream("aac", rate=RATE, layout="stereo")
         audio = tones(1.0)
         for start in range(0, audio.shape[1], 1024):
-            frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(audio[:, start : start + 1024]), format="fltp", layout="stereo")
+            frame = av.AudioFrame.from_ndarray(
+                np.ascontiguousarray(audio[:, start : start + 1024]), format="fltp", layout="stereo"
+            )
             frame.sample_rate, frame.pts, frame.time_base = RATE, start, Fraction(1, RATE)
             container.mux(stream.encode(frame))
         container.mux(stream.encode(None))
@@ -173,7 +191,10 @@ BAD = {
     "empty": (lambda d, c: _write(d / "empty.mp4", b""), "empty"),
     "random bytes": (lambda d, c: _write(d / "noise.mp4", np.random.default_rng(1).bytes(20000)), "not a video file"),
     "truncated (index first)": (lambda d, c: half(c, d / "half.mp4"), "truncated"),
-    "truncated (index last)": (lambda d, c: half(write_index_last(d / "camera.mp4"), d / "half_camera.mp4"), "truncated"),
+    "truncated (index last)": (
+        lambda d, c: half(write_index_last(d / "camera.mp4"), d / "half_camera.mp4"),
+        "truncated",
+    ),
     "corrupt": (lambda d, c: garbled(c, d / "garbled.mp4"), "corrupt"),
     "audio only": (lambda d, c: write_audio_only(d / "voice.m4a"), "has no video stream"),
     "still image": (lambda d, c: _png(d / "photo.png"), "no video stream"),

@@ -8,7 +8,7 @@ import asyncio
 import json
 import urllib.request
 import wave
-from typing import Iterator
+from collections.abc import Iterator
 
 import aiohttp
 import numpy as np
@@ -16,9 +16,9 @@ import pytest
 
 from adengine.label import DisclosureLabel
 from tests.support import faces
-from tests.support.speech import say
 from tests.support.relayserver import RelayNotHealthy, start_relay
 from tests.support.rtcclient import LoopAudio, LoopVideo, RoomClient, in_call
+from tests.support.speech import say
 
 pytestmark = pytest.mark.integration
 
@@ -40,7 +40,12 @@ def server(tmp_path_factory) -> Iterator[str]:
 @pytest.fixture(scope="module")
 def speech(tmp_path_factory) -> np.ndarray:
     """48 kHz mono int16: a sentence with "dinner tonight", then 9 s of silence (it loops; longer than the 7 s ad)."""
-    path = say(tmp_path_factory.mktemp("relay-speech") / "s.wav", "Shall we have dinner tonight? I know a nice place.", lead_s=2.0, tail_s=9.0)
+    path = say(
+        tmp_path_factory.mktemp("relay-speech") / "s.wav",
+        "Shall we have dinner tonight? I know a nice place.",
+        lead_s=2.0,
+        tail_s=9.0,
+    )
     with wave.open(str(path)) as w:
         pcm = np.frombuffer(w.readframes(w.getnframes()), np.int16)
     return np.repeat(pcm, 3)  # 16 kHz -> 48 kHz by sample repetition: speech stays intelligible
@@ -48,7 +53,9 @@ def speech(tmp_path_factory) -> np.ndarray:
 
 def _client(url: str, room: str, name: str, consent: bool, who: str, audio: np.ndarray) -> RoomClient:
     image, spot = (faces.hopper(), faces.HOPPER_FACE) if who == "hopper" else (faces.astronaut(), faces.ASTRONAUT_FACE)
-    return RoomClient(url, room, name, consent, LoopVideo(faces.animate(image, 20, spot=spot, face_width=170)), LoopAudio(audio))
+    return RoomClient(
+        url, room, name, consent, LoopVideo(faces.animate(image, 20, spot=spot, face_width=170)), LoopAudio(audio)
+    )
 
 
 SILENCE = np.zeros(48000 * 2, np.int16)
@@ -139,7 +146,13 @@ def test_malformed_signalling_gets_an_error_and_the_server_stays_up(server: str)
         replies = []
         async with aiohttp.ClientSession() as session:
             async with session.ws_connect(server.replace("http", "ws") + "/ws/bad") as ws:
-                for text in ["not json", "[1]", '{"type":"offer","sdp":"v=0"}', '{"type":"dance"}', '{"type":"join","name":""}']:
+                for text in [
+                    "not json",
+                    "[1]",
+                    '{"type":"offer","sdp":"v=0"}',
+                    '{"type":"dance"}',
+                    '{"type":"join","name":""}',
+                ]:
                     await ws.send_str(text)
                     msg = await ws.receive(timeout=10)
                     replies.append(json.loads(msg.data)["message"])

@@ -94,8 +94,12 @@ def test_the_actors_inner_mouth_is_kept(template, hopper_ad):
 
 def test_the_swapped_face_does_not_flicker(template, hopper_ad):
     zone = [_face_zone(template, i, -0.15) for i in range(len(template.frames))]
+
     def jitter(frames):
-        return np.median([np.abs(frames[i].astype(int) - frames[i - 1])[zone[i] & zone[i - 1]].mean() for i in range(1, len(frames))])
+        return np.median(
+            [np.abs(frames[i].astype(int) - frames[i - 1])[zone[i] & zone[i - 1]].mean() for i in range(1, len(frames))]
+        )
+
     # the ad moves as much as the template's own head motion does, not more
     assert jitter(hopper_ad.frames) < 1.5 * jitter(template.frames) + 1.0
 
@@ -117,7 +121,19 @@ def _render(tmp_path, data_dir, face: np.ndarray | Path, *extra: str) -> subproc
         path = tmp_path / "face.png"
         cv2.imwrite(str(path), cv2.cvtColor(face, cv2.COLOR_RGB2BGR))
         face = path
-    cmd = [sys.executable, "-m", "callbridge", "render", "--face", str(face), "--out", str(tmp_path / "ad.mp4"), "--data", str(data_dir), *extra]
+    cmd = [
+        sys.executable,
+        "-m",
+        "callbridge",
+        "render",
+        "--face",
+        str(face),
+        "--out",
+        str(tmp_path / "ad.mp4"),
+        "--data",
+        str(data_dir),
+        *extra,
+    ]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=300)
 
 
@@ -160,8 +176,24 @@ def test_render_refuses_a_corrupt_image_and_a_corrupt_video(tmp_path, data_dir):
 
 
 def _add_template(tmp_path, clip: Path) -> subprocess.CompletedProcess:
-    cmd = [sys.executable, "-m", "callbridge", "template", "add", str(clip), "--name", "t1", "--title", "T",
-           "--phrase", "dinner tonight", "--licence", "CC0", "--data", str(tmp_path / "data")]
+    cmd = [
+        sys.executable,
+        "-m",
+        "callbridge",
+        "template",
+        "add",
+        str(clip),
+        "--name",
+        "t1",
+        "--title",
+        "T",
+        "--phrase",
+        "dinner tonight",
+        "--licence",
+        "CC0",
+        "--data",
+        str(tmp_path / "data"),
+    ]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=300)
 
 

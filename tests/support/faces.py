@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import cv2
@@ -28,7 +28,7 @@ ASTRONAUT_FACE = FaceSpot(centre=(225.0, 124.0), width=92.0)  # 512x512 image
 HOPPER_FACE = FaceSpot(centre=(264.0, 233.0), width=183.0)  # 512 wide, 600 high
 
 
-@lru_cache(maxsize=None)
+@cache
 def _astronaut() -> np.ndarray:
     from skimage.data import astronaut as load
 
@@ -37,7 +37,7 @@ def _astronaut() -> np.ndarray:
     return image
 
 
-@lru_cache(maxsize=None)
+@cache
 def _hopper() -> np.ndarray:
     import matplotlib
 
@@ -145,7 +145,9 @@ def animate(
     return frames
 
 
-def portrait(image: np.ndarray, spot: FaceSpot, face_width: float = 160.0, size: tuple[int, int] = (640, 480)) -> np.ndarray:
+def portrait(
+    image: np.ndarray, spot: FaceSpot, face_width: float = 160.0, size: tuple[int, int] = (640, 480)
+) -> np.ndarray:
     """One still frame with the face centred at about `face_width` pixels."""
     return place(image, size=size, centre=spot.centre, zoom=face_width / spot.width)
 
@@ -156,7 +158,9 @@ def dark(image: np.ndarray, level: float = 0.12, seed: int = 0, noise: float = 2
     return add_noise(dim, noise, np.random.default_rng(seed))
 
 
-def small(image: np.ndarray, spot: FaceSpot, face_width: float = 50.0, canvas: tuple[int, int] = (200, 200)) -> np.ndarray:
+def small(
+    image: np.ndarray, spot: FaceSpot, face_width: float = 50.0, canvas: tuple[int, int] = (200, 200)
+) -> np.ndarray:
     """The face shrunk to about `face_width` pixels, centred on a `canvas` (width, height)."""
     return place(image, size=canvas, centre=spot.centre, zoom=face_width / spot.width)
 

@@ -8,11 +8,11 @@ from types import SimpleNamespace
 
 import pytest
 
+from callbridge.config.store import Store
 from callbridge.media.adbreak import AdMedia
 from callbridge.media.tracks import Program
 from callbridge.web.participant import NegotiationError
 from callbridge.web.room import Room
-from callbridge.config.store import Store
 
 
 class FakePipeline:

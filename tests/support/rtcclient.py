@@ -12,7 +12,8 @@ import contextlib
 import fractions
 import json
 import time
-from typing import Any, AsyncIterator
+from collections.abc import AsyncIterator
+from typing import Any
 
 import aiohttp
 import av
@@ -70,7 +71,11 @@ class LoopAudio(MediaStreamTrack):
         start = (self._i * AUDIO_FRAME) % len(self.samples)
         chunk = self.samples[start : start + AUDIO_FRAME]
         frame = av.AudioFrame.from_ndarray(chunk.reshape(1, -1), format="s16", layout="mono")
-        frame.sample_rate, frame.pts, frame.time_base = AUDIO_RATE, self._i * AUDIO_FRAME, fractions.Fraction(1, AUDIO_RATE)
+        frame.sample_rate, frame.pts, frame.time_base = (
+            AUDIO_RATE,
+            self._i * AUDIO_FRAME,
+            fractions.Fraction(1, AUDIO_RATE),
+        )
         self._i += 1
         return frame
 
@@ -110,7 +115,9 @@ class RoomClient:
         assert self._ws is not None
         await self._ws.send_str(json.dumps(message))
 
-    async def wait_event(self, kind: str, participant: str | None = None, timeout: float = 30.0, after: int = 0) -> dict[str, Any]:
+    async def wait_event(
+        self, kind: str, participant: str | None = None, timeout: float = 30.0, after: int = 0
+    ) -> dict[str, Any]:
         """The first event of `kind` (about `participant`) at index >= `after`."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -120,7 +127,7 @@ class RoomClient:
             self.arrived.clear()
             try:
                 await asyncio.wait_for(self.arrived.wait(), max(0.01, deadline - time.monotonic()))
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 break
         raise AssertionError(f"{self.name}: no {kind} event about {participant} within {timeout} s; got {self.events}")
 

@@ -28,7 +28,8 @@ def say_flite(path: Path, text: str, voice: str = "slt", lead_s: float = 0.4, ta
 def _padded_16k(raw: Path, path: Path, lead_s: float, tail_s: float) -> Path:
     """`raw` as a 16 kHz mono 16-bit WAV at `path`, with silence around it; `raw` is removed."""
     subprocess.run(
-        ["sox", "-R", str(raw), "-r", "16000", "-c", "1", "-b", "16", str(path), "pad", str(lead_s), str(tail_s)], check=True
+        ["sox", "-R", str(raw), "-r", "16000", "-c", "1", "-b", "16", str(path), "pad", str(lead_s), str(tail_s)],
+        check=True,
     )
     raw.unlink()
     return path

@@ -15,6 +15,7 @@ from callbridge.media.adbreak import AdBreak, AdMedia, audio_frames, letterbox
 from callbridge.media.tracks import RATE_WINDOW, Program
 from tests.support.audio import AD_COLOUR, pcm, sine
 
+
 def ad_frames(width: int = 48, height: int = 24):
     """An endless ad (more frames than it may play): 2:1 frames of one colour."""
     frame = np.empty((height, width, 3), np.uint8)
@@ -43,7 +44,9 @@ def live_audio() -> av.AudioFrame:
 
 def test_an_ad_break_plays_into_the_programs_and_comes_back_to_live():
     soundtrack = sine(0.5, 440, 0.3)[None, :]  # (channels, samples), as adengine's clips hold it
-    media = AdMedia("tiny", ad_frames(), fps=10.0, frame_count=10, audio=soundtrack, sample_rate=44_100, personalised=True)
+    media = AdMedia(
+        "tiny", ad_frames(), fps=10.0, frame_count=10, audio=soundtrack, sample_rate=44_100, personalised=True
+    )
     assert media.duration_s == 1.5  # 1 s of frames, held to the minimum
 
     async def scenario():
@@ -103,7 +106,9 @@ def test_an_ad_break_plays_into_the_programs_and_comes_back_to_live():
 
 
 def test_cancel_stops_an_ad_break_early():
-    media = AdMedia("tiny", ad_frames(32, 24), fps=10.0, frame_count=15, audio=None, sample_rate=None, personalised=False)
+    media = AdMedia(
+        "tiny", ad_frames(32, 24), fps=10.0, frame_count=15, audio=None, sample_rate=None, personalised=False
+    )
 
     async def scenario():
         video, audio = Program("video"), Program("audio")
@@ -126,7 +131,9 @@ def test_cancel_stops_an_ad_break_early():
 
 
 def test_an_ad_break_without_a_live_size_uses_640x480():
-    media = AdMedia("tiny", ad_frames(32, 24), fps=10.0, frame_count=15, audio=None, sample_rate=None, personalised=False)
+    media = AdMedia(
+        "tiny", ad_frames(32, 24), fps=10.0, frame_count=15, audio=None, sample_rate=None, personalised=False
+    )
 
     async def scenario():
         video, audio = Program("video"), Program("audio")
@@ -147,7 +154,16 @@ def test_the_label_is_drawn_again_at_the_receivers_size():
 
     label = DisclosureLabel()
     labelled = label.apply(np.full((480, 640, 3), 90, np.uint8))
-    media = AdMedia("tiny", itertools.repeat(labelled), fps=10.0, frame_count=15, audio=None, sample_rate=None, personalised=True, label=label)
+    media = AdMedia(
+        "tiny",
+        itertools.repeat(labelled),
+        fps=10.0,
+        frame_count=15,
+        audio=None,
+        sample_rate=None,
+        personalised=True,
+        label=label,
+    )
 
     async def scenario():
         video, audio = Program("video"), Program("audio")
@@ -173,7 +189,9 @@ def test_an_ad_break_hands_back_to_live_on_a_keyframe():
         def _send_keyframe(self) -> None:
             Sender.keyframes += 1
 
-    media = AdMedia("tiny", ad_frames(32, 24), fps=10.0, frame_count=15, audio=None, sample_rate=None, personalised=False)
+    media = AdMedia(
+        "tiny", ad_frames(32, 24), fps=10.0, frame_count=15, audio=None, sample_rate=None, personalised=False
+    )
 
     async def scenario():
         video, audio = Program("video"), Program("audio")
@@ -197,7 +215,9 @@ def test_the_picture_does_not_wait_for_the_soundtrack(monkeypatch):
 
     monkeypatch.setattr(adbreak, "audio_frames", slow_audio_frames)
     soundtrack = sine(0.5, 440, 0.3)[None, :]
-    media = AdMedia("tiny", ad_frames(), fps=10.0, frame_count=15, audio=soundtrack, sample_rate=44_100, personalised=True)
+    media = AdMedia(
+        "tiny", ad_frames(), fps=10.0, frame_count=15, audio=soundtrack, sample_rate=44_100, personalised=True
+    )
 
     async def scenario():
         video, audio = Program("video"), Program("audio")

@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 
 from adengine.media import Clip
-from tests.support.audio import pcm, sine
 from callbridge.media.adbreak import MAX_AD_S, MIN_AD_FPS, MIN_AD_S, AdMedia, ad_rate, audio_frames, letterbox, paced
+from tests.support.audio import pcm, sine
+
 
 def test_letterbox_puts_bars_left_and_right_of_a_narrower_frame():
     frame = np.full((480, 640, 3), 255, np.uint8)

@@ -11,12 +11,18 @@ from triggers.events import TranscriptEvent, TriggerEvent
 from triggers.matcher import Phrase
 from triggers.verify import DeficitLimits
 
-SENTENCE = words(("shall", 0.5, 0.7), ("we", 0.7, 0.8), ("have", 0.8, 1.0), ("dinner", 1.0, 1.3), ("tonight?", 1.3, 1.7))
+SENTENCE = words(
+    ("shall", 0.5, 0.7), ("we", 0.7, 0.8), ("have", 0.8, 1.0), ("dinner", 1.0, 1.3), ("tonight?", 1.3, 1.7)
+)
 
 
 def make(script, spans, phrases=("dinner tonight",), **cfg):
-    rec = ScriptedRecognizer(script, **{k: cfg.pop(k) for k in ("deficit", "lag_s", "biased", "plain", "alone") if k in cfg})
-    engine = TriggerEngine(list(phrases), recognizer=rec, config=EngineConfig(**cfg), participant="ana", vad=ScriptedVAD(spans))
+    rec = ScriptedRecognizer(
+        script, **{k: cfg.pop(k) for k in ("deficit", "lag_s", "biased", "plain", "alone") if k in cfg}
+    )
+    engine = TriggerEngine(
+        list(phrases), recognizer=rec, config=EngineConfig(**cfg), participant="ana", vad=ScriptedVAD(spans)
+    )
     return engine, rec
 
 
@@ -69,8 +75,17 @@ def test_near_miss_is_rejected_when_forcing_costs_many_nats():
 
 
 def test_grey_zone_candidate_fires_when_a_biased_second_look_holds_the_phrase():
-    script = words(("and", 0.5, 0.7), ("we", 0.7, 0.8), ("can", 0.8, 1.0), ("get", 1.0, 1.2), ("away", 1.2, 1.5), ("soon", 1.5, 1.9))
-    engine, rec = make(script, [(0.5, 1.9)], phrases=["weekend getaway"], deficit=12.0, biased="a weekend getaway soon".split())
+    script = words(
+        ("and", 0.5, 0.7),
+        ("we", 0.7, 0.8),
+        ("can", 0.8, 1.0),
+        ("get", 1.0, 1.2),
+        ("away", 1.2, 1.5),
+        ("soon", 1.5, 1.9),
+    )
+    engine, rec = make(
+        script, [(0.5, 1.9)], phrases=["weekend getaway"], deficit=12.0, biased="a weekend getaway soon".split()
+    )
     (event,) = triggers(run(engine, 3.0))
     assert event.phrase == "weekend getaway" and rec.rewrite_calls >= 1
 
@@ -133,7 +148,9 @@ def test_misheard_phrase_is_not_verified_without_audio_after_it():
 
 
 def test_each_occurrence_fires_and_cooldown_suppresses_repeats():
-    script = words(("dinner", 0.5, 0.8), ("tonight", 0.8, 1.2), ("yes", 1.2, 1.5), ("dinner", 3.0, 3.3), ("tonight", 3.3, 3.7))
+    script = words(
+        ("dinner", 0.5, 0.8), ("tonight", 0.8, 1.2), ("yes", 1.2, 1.5), ("dinner", 3.0, 3.3), ("tonight", 3.3, 3.7)
+    )
     spans = [(0.5, 1.5), (3.0, 3.7)]
     engine, _ = make(script, spans)
     assert len(triggers(run(engine, 5.0))) == 2
@@ -187,7 +204,10 @@ def test_audio_that_is_only_silence_since_the_last_decode_is_not_decoded_again()
     assert after_pause == [], rec.windows
 
 
-@pytest.mark.parametrize("heard, phrase, fires", [("we can get away", "weekend getaway", True), ("dinner for no kids", "dinner tonight", False)])
+@pytest.mark.parametrize(
+    "heard, phrase, fires",
+    [("we can get away", "weekend getaway", True), ("dinner for no kids", "dinner tonight", False)],
+)
 def test_words_that_sound_like_the_phrase_may_cost_more(heard, phrase, fires):
     # both cost 5.5 nats: over the base limit, within it for a close-sounding slip
     script = words(*[(w, 0.5 + 0.3 * i, 0.8 + 0.3 * i) for i, w in enumerate(heard.split() + ["then"])])
@@ -351,7 +371,9 @@ def test_a_phrase_only_a_beam_reads_fires_at_the_pause_after_it():
 
 def test_each_pause_and_the_utterance_end_are_swept_once():
     # two pauses in one utterance; the final decode reuses the second pause's decoding
-    rec = DearReadings(LOST + words(("then", 2.3, 2.6), ("home", 2.6, 3.0)), biased="making lasagna for dinner tonight".split())
+    rec = DearReadings(
+        LOST + words(("then", 2.3, 2.6), ("home", 2.6, 3.0)), biased="making lasagna for dinner tonight".split()
+    )
     engine = TriggerEngine(["dinner tonight"], recognizer=rec, vad=ScriptedVAD([(0.5, 1.8), (2.3, 3.0)]))
     assert triggers(run(engine, 4.0)) == [] and rec.rewrite_calls == 2
 
@@ -378,10 +400,22 @@ def test_no_beam_reading_without_hotwords():
 def test_a_second_look_counts_only_where_its_rewrite_puts_the_phrase():
     # "rough noise" resembles the phrase; the beam's rewrite holds "running shoes",
     # but where the phrase was already heard and fired, not in place of "rough noise"
-    script = words(("my", 0.5, 0.7), ("running", 0.7, 1.0), ("shoes", 1.0, 1.3), ("were", 1.3, 1.6),
-                   ("half", 1.6, 1.9), ("rough", 1.9, 2.3), ("noise", 2.3, 2.7))
-    engine, rec = make(script, [(0.5, 2.7)], phrases=["running shoes"], deficit=12.0,
-                       biased="my running shoes were half rough noise".split())
+    script = words(
+        ("my", 0.5, 0.7),
+        ("running", 0.7, 1.0),
+        ("shoes", 1.0, 1.3),
+        ("were", 1.3, 1.6),
+        ("half", 1.6, 1.9),
+        ("rough", 1.9, 2.3),
+        ("noise", 2.3, 2.7),
+    )
+    engine, rec = make(
+        script,
+        [(0.5, 2.7)],
+        phrases=["running shoes"],
+        deficit=12.0,
+        biased="my running shoes were half rough noise".split(),
+    )
     (event,) = triggers(run(engine, 4.0))
     assert event.heard == "running shoes" and event.phrase_end_s == pytest.approx(1.3)
     assert rec.rewrite_calls >= 1

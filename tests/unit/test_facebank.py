@@ -63,7 +63,9 @@ class ScriptedTracker:
             return None
         rng = np.random.default_rng(int(frame[0, 0, 0]))
         landmarks = rng.uniform((50, 30), (110, 90), (N_LANDMARKS, 2)).astype(np.float32)
-        return Face(box=(50.0, 30.0, 60.0, 60.0), landmarks=landmarks, pose=HeadPose(shot.yaw, shot.pitch, 0.0), confidence=0.9)
+        return Face(
+            box=(50.0, 30.0, 60.0, 60.0), landmarks=landmarks, pose=HeadPose(shot.yaw, shot.pitch, 0.0), confidence=0.9
+        )
 
     def reset(self) -> None:
         self.resets += 1

@@ -30,7 +30,9 @@ def test_each_positive_sentence_is_said_by_different_voices():
 
 
 def test_no_held_out_sentence_is_in_the_main_corpus():
-    main = {normalise_text(p[key]) for p in plan_corpus(0) if "piece_a" in p for key in ("piece_a", "piece_b") if p.get(key)}
+    main = {
+        normalise_text(p[key]) for p in plan_corpus(0) if "piece_a" in p for key in ("piece_a", "piece_b") if p.get(key)
+    }
     held = {normalise_text(p[key]) for p in heldout.plan_heldout(0) for key in ("piece_a", "piece_b") if p.get(key)}
     assert main and held and not main & held
 

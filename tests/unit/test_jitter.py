@@ -29,7 +29,12 @@ def released(buffer: JitterBuffer, packets: list[RtpPacket]) -> list[tuple[int, 
 
 
 def test_video_frame_leaves_on_its_marker_packet() -> None:
-    packets = [packet(10, 3000, data=b"a"), packet(11, 3000, data=b"b"), packet(12, 3000, True, b"c"), packet(13, 6000, True, b"d")]
+    packets = [
+        packet(10, 3000, data=b"a"),
+        packet(11, 3000, data=b"b"),
+        packet(12, 3000, True, b"c"),
+        packet(13, 6000, True, b"d"),
+    ]
     assert released(buffer_for("video"), packets) == [(2, 3000, b"abc"), (3, 6000, b"d")]
 
 
@@ -67,9 +72,7 @@ def test_use_frame_buffers_converts_each_receiver_once() -> None:
         pc.addTransceiver("audio", direction="recvonly")
         pc.addTransceiver("video", direction="recvonly")
         first, second = use_frame_buffers(pc), use_frame_buffers(pc)
-        kinds = [
-            getattr(t.receiver, "_RTCRtpReceiver__jitter_buffer")._is_video for t in pc.getTransceivers()
-        ]
+        kinds = [t.receiver._RTCRtpReceiver__jitter_buffer._is_video for t in pc.getTransceivers()]
         await pc.close()
         return first, second, kinds
 
@@ -90,4 +93,3 @@ def test_missing_buffer_is_a_clear_error() -> None:
 
     with pytest.raises(RuntimeError, match="jitter buffer"):
         use_frame_buffers(PC())  # type: ignore[arg-type]
-

@@ -79,7 +79,9 @@ def test_apply_draws_in_the_chosen_corner_only() -> None:
 def test_restyled_and_moved_label_is_its_own_label() -> None:
     frame = backgrounds()["face"]
     default = DisclosureLabel()
-    custom = DisclosureLabel(position="top-right", scale=0.06, text_colour=(20, 20, 20), box_colour=(255, 214, 0), opacity=0.9)
+    custom = DisclosureLabel(
+        position="top-right", scale=0.06, text_colour=(20, 20, 20), box_colour=(255, 214, 0), opacity=0.9
+    )
     out = custom.apply(frame)
     assert custom.is_on(out)
     assert not default.is_on(out)

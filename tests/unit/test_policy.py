@@ -76,7 +76,12 @@ def test_a_loop_keeps_the_timing_the_audio_spans():
     said = [Word("okay", 0.1, 0.8, 1.0), Word("everyone,", 0.8, 1.3, 1.0)]
     squeezed = [Word(t, 1.3, 1.3, 1.0) for t in ("how", "about", "dinner", "tonight?")]
     restart = [Word("Okay", 1.3, 1.3, 1.0), Word("everyone,", 1.3, 1.3, 1.0)]
-    real = [Word("how", 1.7, 1.8, 1.0), Word("about", 1.8, 2.1, 1.0), Word("dinner", 2.1, 2.4, 1.0), Word("tonight", 2.4, 2.7, 1.0)]
+    real = [
+        Word("how", 1.7, 1.8, 1.0),
+        Word("about", 1.8, 2.1, 1.0),
+        Word("dinner", 2.1, 2.4, 1.0),
+        Word("tonight", 2.4, 2.7, 1.0),
+    ]
     kept = _drop_loops(said + squeezed + restart + real)
     assert [w.text for w in kept] == ["okay", "everyone,", "how", "about", "dinner", "tonight"]
     assert kept[-1].end == 2.7 and kept[2].start == 1.7

@@ -16,7 +16,10 @@ SKIN = (205, 150, 125)
 
 
 def drawn_face(
-    width: float = 170.0, centre: tuple[float, float] = (200.0, 160.0), size: tuple[int, int] = (400, 320), seed: int = 0
+    width: float = 170.0,
+    centre: tuple[float, float] = (200.0, 160.0),
+    size: tuple[int, int] = (400, 320),
+    seed: int = 0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """A skin-coloured oval with eyes, brows and a mouth on a textured background, and its landmarks.
 
@@ -34,8 +37,12 @@ def drawn_face(
     for side in (-1, 1):
         ex, ey = cx + side * 22 * u, cy - 10 * u
         cv2.ellipse(frame, (round(ex), round(ey)), (round(9 * u), round(3 * u)), 0, 0, 360, (60, 40, 35), -1)
-        cv2.line(frame, (round(ex - 10 * u), round(ey - 9 * u)), (round(ex + 10 * u), round(ey - 10 * u)), (80, 55, 40), 2)
-    cv2.line(frame, (round(cx - 15 * u), round(cy + 30 * u)), (round(cx + 15 * u), round(cy + 30 * u)), (150, 70, 70), 2)
+        cv2.line(
+            frame, (round(ex - 10 * u), round(ey - 9 * u)), (round(ex + 10 * u), round(ey - 10 * u)), (80, 55, 40), 2
+        )
+    cv2.line(
+        frame, (round(cx - 15 * u), round(cy + 30 * u)), (round(cx + 15 * u), round(cy + 30 * u)), (150, 70, 70), 2
+    )
     # Skin texture, so the face has the fine detail a camera records.
     texture = cv2.GaussianBlur(rng.normal(0, 14, (h_px, w_px)).astype(np.float32), (0, 0), 0.8)
     frame = np.clip(frame.astype(np.float32) + texture[..., None], 0, 255).astype(np.uint8)
@@ -59,7 +66,9 @@ def drawn_face(
 def face_at(landmarks: np.ndarray, pose: HeadPose = HeadPose(0.0, 0.0, 0.0)) -> Face:
     x0, y0 = landmarks.min(axis=0)
     x1, y1 = landmarks.max(axis=0)
-    return Face(box=(float(x0), float(y0), float(x1 - x0), float(y1 - y0)), landmarks=landmarks, pose=pose, confidence=0.9)
+    return Face(
+        box=(float(x0), float(y0), float(x1 - x0), float(y1 - y0)), landmarks=landmarks, pose=pose, confidence=0.9
+    )
 
 
 def quality(frame: np.ndarray, landmarks: np.ndarray, pose: HeadPose = HeadPose(0.0, 0.0, 0.0)) -> FaceQuality:

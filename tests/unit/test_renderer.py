@@ -38,6 +38,7 @@ class _PaintSwapper:
             if i == self.hold_at:
                 self.release.wait(5)
             return np.full_like(frame, face.value)
+
         return swap
 
 

@@ -7,9 +7,9 @@ import logging
 
 import pytest
 
+from callbridge.web.events import EVENT_TYPES, room_event
 from callbridge.web.participant import NegotiationError
 from callbridge.web.room import JoinError
-from callbridge.web.events import EVENT_TYPES, room_event
 from tests.support.roomfakes import FakeParticipant, PageGone, assert_event, consent_log, room  # noqa: F401 (room is a fixture)
 
 
@@ -22,9 +22,21 @@ def test_join_replays_earlier_joins_to_the_newcomer_and_broadcasts_its_own(room)
 
     asyncio.run(scenario())
     assert list(room.participants) == ["ana", "bo", "cy"]
-    assert [(e["type"], e["participant"]) for e in ana.events()] == [("joined", "ana"), ("joined", "bo"), ("joined", "cy")]
-    assert [(e["type"], e["participant"]) for e in bo.events()] == [("joined", "ana"), ("joined", "bo"), ("joined", "cy")]
-    assert [(e["type"], e["participant"]) for e in cy.events()] == [("joined", "ana"), ("joined", "bo"), ("joined", "cy")]
+    assert [(e["type"], e["participant"]) for e in ana.events()] == [
+        ("joined", "ana"),
+        ("joined", "bo"),
+        ("joined", "cy"),
+    ]
+    assert [(e["type"], e["participant"]) for e in bo.events()] == [
+        ("joined", "ana"),
+        ("joined", "bo"),
+        ("joined", "cy"),
+    ]
+    assert [(e["type"], e["participant"]) for e in cy.events()] == [
+        ("joined", "ana"),
+        ("joined", "bo"),
+        ("joined", "cy"),
+    ]
     assert cy.events()[0] is ana.joined_event  # replayed as it was first sent, with its own time
     for event in ana.events():
         assert_event(event, "joined", event["participant"])

@@ -12,8 +12,8 @@ import pytest
 
 from callbridge.media.adbreak import AdMedia
 from callbridge.web.room import Room
-from triggers.events import TranscriptEvent, TriggerEvent
 from tests.support.roomfakes import FakeParticipant, room  # noqa: F401 (room is a fixture)
+from triggers.events import TranscriptEvent, TriggerEvent
 
 
 async def settle(room: Room, timeout: float = 5.0) -> None:
@@ -110,7 +110,9 @@ def test_a_trigger_plays_the_speakers_ad_and_logs_it(room):
     assert start["duration_s"] == 1.5 and start["title"] == "Forkful" and start["tagline"] == "dinner, sorted"
     assert end["template"] == "default" and 1.2 < end["t"] - start["t"] < 2.0
     with sqlite3.connect(room.services.store.path) as db:
-        (row,) = db.execute("SELECT room, participant, template, phrase, personalised, t_start, t_end FROM ad_plays").fetchall()
+        (row,) = db.execute(
+            "SELECT room, participant, template, phrase, personalised, t_start, t_end FROM ad_plays"
+        ).fetchall()
     assert row[:5] == ("lobby", "ana", "default", "dinner tonight", 1)
     assert row[5] == pytest.approx(start["t"], abs=1e-3) and row[6] == pytest.approx(end["t"], abs=1e-3)
 
@@ -131,4 +133,8 @@ def test_leaving_mid_ad_sends_ad_end_then_left(room):
 
     took = asyncio.run(scenario())
     assert took < 0.5  # cut short
-    assert [e["type"] for e in bo.events() if e["type"] in ("ad-start", "ad-end", "left")] == ["ad-start", "ad-end", "left"]
+    assert [e["type"] for e in bo.events() if e["type"] in ("ad-start", "ad-end", "left")] == [
+        "ad-start",
+        "ad-end",
+        "left",
+    ]

@@ -22,7 +22,9 @@ a=extmap:9 http://www.webrtc.org/experiments/rtp-hdrext/video-timing
 
 
 def _ids(extensions) -> dict[str, dict[str, int]]:
-    return {kind: {e.uri.rsplit(":", 1)[-1].rsplit("/", 1)[-1]: e.id for e in exts} for kind, exts in extensions.items()}
+    return {
+        kind: {e.uri.rsplit(":", 1)[-1].rsplit("/", 1)[-1]: e.id for e in exts} for kind, exts in extensions.items()
+    }
 
 
 def test_ids_follow_the_page() -> None:

@@ -6,7 +6,17 @@ import json
 
 import pytest
 
-from callbridge.web.signalling import MAX_MESSAGE, MAX_NAME, Answer, Consent, Join, Leave, Offer, SignallingError, parse_message
+from callbridge.web.signalling import (
+    MAX_MESSAGE,
+    MAX_NAME,
+    Answer,
+    Consent,
+    Join,
+    Leave,
+    Offer,
+    SignallingError,
+    parse_message,
+)
 
 SDP = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
 

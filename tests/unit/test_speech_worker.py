@@ -157,7 +157,9 @@ def test_a_failing_engine_is_replaced_and_later_times_stay_on_the_calls_clock(ca
         if not engines:
             engines.append(ScriptedEngine([], fail_when=fail))
         else:  # the new engine's clock starts at 0 with the audio it is fed
-            engines.append(ScriptedEngine([(0.5, trigger(0.31, 0.5)), (0.6, TranscriptEvent("ana", "hi", 0.1, 0.3, False))]))
+            engines.append(
+                ScriptedEngine([(0.5, trigger(0.31, 0.5)), (0.6, TranscriptEvent("ana", "hi", 0.1, 0.3, False))])
+            )
         return engines[-1]
 
     sink = Sink()

@@ -43,7 +43,11 @@ def test_reopening_neither_duplicates_nor_reseeds(tmp_path):
 
 def test_rules_phrases_templates_and_template_for(tmp_path):
     store = Store(tmp_path)
-    for phrase, template, enabled in [("see you soon", "travel", 1), ("another coffee", "cafe", 0), ("road trip", "travel", 1)]:
+    for phrase, template, enabled in [
+        ("see you soon", "travel", 1),
+        ("another coffee", "cafe", 0),
+        ("road trip", "travel", 1),
+    ]:
         execute(store, "INSERT INTO phrases VALUES (?, ?, ?)", phrase, template, enabled)
     assert [r.phrase for r in store.rules()] == ["another coffee", "dinner tonight", "road trip", "see you soon"]
     assert store.rules()[0] == PhraseRule("another coffee", "cafe", False)

@@ -49,19 +49,23 @@ def _second_look(logprobs: dict[str, float]):
     from triggers.matcher import Phrase, PhraseMatcher
     from triggers.verify import AcousticVerifier
 
-    heard = make_words(("do", 0.0, 0.2), ("what", 0.2, 0.4), ("we", 0.4, 0.5), ("can", 0.5, 0.7), ("get", 0.7, 0.9), ("away", 0.9, 1.2))
+    heard = make_words(
+        ("do", 0.0, 0.2), ("what", 0.2, 0.4), ("we", 0.4, 0.5), ("can", 0.5, 0.7), ("get", 0.7, 0.9), ("away", 0.9, 1.2)
+    )
     (cand,) = PhraseMatcher([Phrase.parse("weekend getaway")]).candidates([w.text for w in heard])
     verifier = AcousticVerifier(ReadingsRecognizer(logprobs))
     return verifier.second_look(Decoding(heard, 0.0, 0.0, -0.1, None), heard, cand)
 
 
 def test_the_second_look_takes_the_cheapest_reading_that_holds_the_phrase():
-    verdict = _second_look({
-        "do what we can get away": -10.0,  # the greedy reading itself: no phrase
-        "do a weekend gateway": -14.0,  # close, but not the phrase
-        "do that weekend getaway": -16.0,  # 6 nats: within the limit of 8
-        "do a weekend getaway": -25.0,
-    })
+    verdict = _second_look(
+        {
+            "do what we can get away": -10.0,  # the greedy reading itself: no phrase
+            "do a weekend gateway": -14.0,  # close, but not the phrase
+            "do that weekend getaway": -16.0,  # 6 nats: within the limit of 8
+            "do a weekend getaway": -25.0,
+        }
+    )
     assert verdict.accepted and verdict.deficit == 6.0
 
 

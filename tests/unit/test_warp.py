@@ -1,6 +1,5 @@
 """Piecewise-affine warp through barycentric maps, the blend mask and colour transfer."""
 
-import cv2
 import numpy as np
 import pytest
 
@@ -33,7 +32,9 @@ def test_the_warp_follows_the_source_landmarks():
     out = warp(moved, pts + (21, -9), m, tris)
     inside = m.tri >= 0
     assert np.abs(out[inside].astype(int) - _box(image, m)[inside]).mean() < 2.0
-    assert np.abs(warp(moved, pts, m, tris)[inside].astype(int) - _box(image, m)[inside]).mean() > 5.0  # the blurred texture differs by ~8 when misplaced
+    assert (
+        np.abs(warp(moved, pts, m, tris)[inside].astype(int) - _box(image, m)[inside]).mean() > 5.0
+    )  # the blurred texture differs by ~8 when misplaced
 
 
 def test_pixels_outside_the_face_are_not_in_the_map():

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
-from typing import Iterable
+from collections.abc import Iterable
 
 import aioice.ice
 

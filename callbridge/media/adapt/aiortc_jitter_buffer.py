@@ -14,8 +14,6 @@ marker was lost is still released by the next frame's first packet, as before.
 
 from __future__ import annotations
 
-from typing import Optional
-
 from aiortc import RTCPeerConnection, RTCRtpReceiver
 from aiortc.jitterbuffer import JitterBuffer, JitterFrame
 from aiortc.rtp import RtpPacket
@@ -26,7 +24,7 @@ _ATTRIBUTE = "_RTCRtpReceiver__jitter_buffer"  # aiortc 1.16's private name (pin
 class FrameJitterBuffer(JitterBuffer):
     """A `JitterBuffer` that releases each frame once its last packet is in."""
 
-    def _remove_frame(self, sequence_number: int) -> Optional[JitterFrame]:
+    def _remove_frame(self, sequence_number: int) -> JitterFrame | None:
         packets: list[RtpPacket] = []
         complete = False
         for count in range(self.capacity):

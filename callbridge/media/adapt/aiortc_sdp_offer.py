@@ -52,7 +52,9 @@ def agreed_codecs(pc: rtcpeerconnection.RTCPeerConnection) -> Codecs:
     return {kind: agreed.get(kind) or CODECS[kind] for kind in ("audio", "video")}
 
 
-async def create_offer(pc: rtcpeerconnection.RTCPeerConnection, extensions: Extensions | None, codecs: Codecs | None = None):
+async def create_offer(
+    pc: rtcpeerconnection.RTCPeerConnection, extensions: Extensions | None, codecs: Codecs | None = None
+):
     """pc.createOffer() with the page's extension IDs and payload types in place of aiortc's."""
     saved = rtcpeerconnection.HEADER_EXTENSIONS, rtcpeerconnection.CODECS
     # createOffer reads both tables before its first await (it has none), so no

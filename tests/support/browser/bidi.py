@@ -14,7 +14,8 @@ import itertools
 import json
 import math
 import threading
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import aiohttp
 

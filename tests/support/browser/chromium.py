@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import base64
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import cv2
 import numpy as np
@@ -166,21 +167,30 @@ class Participant(ABC):
         parts = []
         for row in rows:
             video = [
-                {k: r.get(k) for k in ("mid", "packetsReceived", "framesDecoded", "keyFramesDecoded", "pliCount", "codec")}
+                {
+                    k: r.get(k)
+                    for k in ("mid", "packetsReceived", "framesDecoded", "keyFramesDecoded", "pliCount", "codec")
+                }
                 for r in row.get("rtp", [])
                 if r.get("type") == "inbound-rtp" and r.get("kind") == "video"
             ]
-            parts.append(f"pc {row.get('connectionState')}/ice {row.get('iceConnectionState')}/{row.get('signalingState')}, inbound video {video}")
+            parts.append(
+                f"pc {row.get('connectionState')}/ice {row.get('iceConnectionState')}/{row.get('signalingState')}, inbound video {video}"
+            )
         return "; ".join(parts) or "no peer connection"
 
     def events(self) -> list[dict]:
         return self.evaluate(EVENTS_JS)
 
-    def find(self, type_: str, participant: str | None = None, pred: Callable[[dict], bool] | None = None) -> list[dict]:
+    def find(
+        self, type_: str, participant: str | None = None, pred: Callable[[dict], bool] | None = None
+    ) -> list[dict]:
         return [
             e
             for e in self.events()
-            if e.get("type") == type_ and (participant is None or e.get("participant") == participant) and (pred is None or pred(e))
+            if e.get("type") == type_
+            and (participant is None or e.get("participant") == participant)
+            and (pred is None or pred(e))
         ]
 
     def grab(self, participant: str, mark: str | None = None) -> dict:
@@ -198,13 +208,20 @@ class ChromiumParticipant(Participant):
         self.console = []
         self.browser = playwright.chromium.launch(
             executable_path=CHROMIUM,
-            args=[*CHROMIUM_FLAGS, f"--use-file-for-fake-video-capture={y4m}", f"--use-file-for-fake-audio-capture={wav}"],
+            args=[
+                *CHROMIUM_FLAGS,
+                f"--use-file-for-fake-video-capture={y4m}",
+                f"--use-file-for-fake-audio-capture={wav}",
+            ],
         )
         self.context = self.browser.new_context(viewport={"width": 1280, "height": 800})
         self.page = self.context.new_page()
         self.page.on("console", lambda m: self.console.append(f"[{m.type}] {m.text}"))
         self.page.on("pageerror", lambda e: self.console.append(f"[pageerror] {e}"))
-        self.page.on("response", lambda r: r.status >= 400 and self.console.append(f"[http {r.status}] {r.request.method} {r.url}"))
+        self.page.on(
+            "response",
+            lambda r: r.status >= 400 and self.console.append(f"[http {r.status}] {r.request.method} {r.url}"),
+        )
         self.page.on("websocket", self._watch_socket)
         self.page.add_init_script(RECORD_PCS_JS)
 

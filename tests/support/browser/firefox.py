@@ -81,7 +81,9 @@ class FirefoxParticipant(Participant):
         self.bidi.on_event(self._on_event)
         self.bidi.send("session.subscribe", {"events": ["log.entryAdded"]})
         self.context = self.bidi.send("browsingContext.getTree", {})["contexts"][0]["context"]
-        self.bidi.send("browsingContext.setViewport", {"context": self.context, "viewport": {"width": 1280, "height": 800}})
+        self.bidi.send(
+            "browsingContext.setViewport", {"context": self.context, "viewport": {"width": 1280, "height": 800}}
+        )
         self.bidi.send("script.addPreloadScript", {"functionDeclaration": "() => {" + RECORD_PCS_JS + "}"})
 
     def _connect(self, url: str, timeout_s: float) -> BiDiConnection:
@@ -93,7 +95,9 @@ class FirefoxParticipant(Participant):
                 return BiDiConnection(url, timeout_s=5.0)
             except Exception as e:  # not listening yet
                 if time.monotonic() > deadline:
-                    raise RuntimeError(f"firefox's WebDriver BiDi did not answer at {url} within {timeout_s:.0f} s: {e!r}") from None
+                    raise RuntimeError(
+                        f"firefox's WebDriver BiDi did not answer at {url} within {timeout_s:.0f} s: {e!r}"
+                    ) from None
                 time.sleep(0.3)
 
     def _on_event(self, method: str, params: dict[str, Any]) -> None:
@@ -117,11 +121,15 @@ class FirefoxParticipant(Participant):
         return from_remote(reply.get("result", {}))
 
     def join(self, url: str) -> None:
-        self.bidi.send("browsingContext.navigate", {"context": self.context, "url": url, "wait": "complete"}, timeout_s=20.0)
+        self.bidi.send(
+            "browsingContext.navigate", {"context": self.context, "url": url, "wait": "complete"}, timeout_s=20.0
+        )
         self.evaluate(JOIN_JS, self.name)
 
     def screenshot(self, path: Path) -> None:
-        data = self.bidi.send("browsingContext.captureScreenshot", {"context": self.context, "origin": "document"})["data"]
+        data = self.bidi.send("browsingContext.captureScreenshot", {"context": self.context, "origin": "document"})[
+            "data"
+        ]
         Path(path).write_bytes(base64.b64decode(data))
 
     def close(self) -> None:

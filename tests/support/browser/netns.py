@@ -10,8 +10,8 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Mapping, Sequence
 
 SYS_NET = Path("/sys/class/net")
 
@@ -82,17 +82,29 @@ def run_in_loopback_namespace(
     command = ["unshare", "-n", "sh", "-c", setup + ' && exec "$@"', "sh", *argv]
     try:
         result = subprocess.run(
-            command, env=dict(env) if env is not None else None, cwd=cwd, timeout=timeout, capture_output=True, text=True
+            command,
+            env=dict(env) if env is not None else None,
+            cwd=cwd,
+            timeout=timeout,
+            capture_output=True,
+            text=True,
         )
     except FileNotFoundError as e:
         return subprocess.CompletedProcess(
-            command, 127, "", f"cannot make a loopback-only network namespace: {e} (needs util-linux unshare and iproute2 ip)\n"
+            command,
+            127,
+            "",
+            f"cannot make a loopback-only network namespace: {e} (needs util-linux unshare and iproute2 ip)\n",
         )
     except subprocess.TimeoutExpired as e:
         out = e.stdout.decode(errors="replace") if isinstance(e.stdout, bytes) else (e.stdout or "")
         err = e.stderr.decode(errors="replace") if isinstance(e.stderr, bytes) else (e.stderr or "")
-        return subprocess.CompletedProcess(command, 124, out, err + f"\nloopback-namespace run timed out after {timeout} s\n")
-    if result.returncode != 0 and any(line.startswith(("unshare:", "RTNETLINK")) for line in result.stderr.splitlines()):
+        return subprocess.CompletedProcess(
+            command, 124, out, err + f"\nloopback-namespace run timed out after {timeout} s\n"
+        )
+    if result.returncode != 0 and any(
+        line.startswith(("unshare:", "RTNETLINK")) for line in result.stderr.splitlines()
+    ):
         result.stderr += (
             "\ncannot make a loopback-only network namespace with `unshare -n` (this needs root, "
             f"or CAP_SYS_ADMIN; running as uid {os.getuid()}): the browser test cannot run here\n"
