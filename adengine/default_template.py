@@ -325,7 +325,7 @@ def render_frame(index: int) -> np.ndarray:
         bw, bh = a.badge.size
         side = max(2, int(round(bw * pop)))
         wobble = 6 * np.sin(2 * np.pi * t / 2.2)
-        rot = cv2.getRotationMatrix2D((bw / 2, bh / 2), float(wobble), side / bw)
+        rot: np.ndarray = cv2.getRotationMatrix2D((bw / 2, bh / 2), float(wobble), side / bw)
         rot[:, 2] += (side - bw) / 2
         colour = cv2.warpAffine(a.badge.colour, rot, (side, side), flags=cv2.INTER_LINEAR)
         alpha = cv2.warpAffine(a.badge.alpha[..., 0], rot, (side, side), flags=cv2.INTER_LINEAR)[..., None]

@@ -66,7 +66,7 @@ def crop_face(frame: np.ndarray, face: Face, quality: FaceQuality, timestamp_s: 
     x0, y0 = max(0, int(np.floor(x - margin))), max(0, int(np.floor(y - margin)))
     x1, y1 = min(width, int(np.ceil(x + w + margin))), min(height, int(np.ceil(y + h + margin)))
     image = np.array(frame[y0:y1, x0:x1], dtype=np.uint8, order="C", copy=True)
-    landmarks = np.array(face.landmarks, dtype=np.float32, copy=True) - np.float32((x0, y0))
+    landmarks = np.array(face.landmarks, dtype=np.float32, copy=True) - np.array((x0, y0), np.float32)
     image.flags.writeable = False
     landmarks.flags.writeable = False
     return FaceCrop(image=image, landmarks=landmarks, pose=face.pose, quality=quality, timestamp_s=timestamp_s)

@@ -149,7 +149,8 @@ def _render(label: DisclosureLabel, height: int, width: int) -> LabelOverlay:
     # Shrink the text to fit narrow frames rather than cut it off.
     while True:
         font = _font(size)
-        left, top, right, bottom = font.getbbox(label.text)
+        # Whole pixels without a stroke; Pillow types them float because a stroke may be fractional.
+        left, top, right, bottom = (int(v) for v in font.getbbox(label.text))
         pad_x, pad_y = round(0.5 * size), round(0.32 * size)
         box_w, box_h = right - left + 2 * pad_x, bottom - top + 2 * pad_y
         if box_w <= width - 2 * margin or size <= 6:

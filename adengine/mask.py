@@ -33,5 +33,5 @@ def _mouth(frame_map: FrameMap, points: np.ndarray, edge: int) -> np.ndarray:
     """The actor's inner mouth, with an edge softer than the lips are thick."""
     mouth = np.zeros(frame_map.shape, np.uint8)
     polygon = np.round((points[list(INNER_LIPS)] - (frame_map.x0, frame_map.y0)) * 16).astype(np.int32)
-    cv2.fillPoly(mouth, [polygon], 1, lineType=cv2.LINE_AA, shift=4)
+    cv2.fillPoly(mouth, [polygon], (1,), lineType=cv2.LINE_AA, shift=4)
     return cv2.GaussianBlur(mouth.astype(np.float32), (0, 0), sigmaX=max(1.0, edge / 4.0))

@@ -201,7 +201,7 @@ def _decode(
                         if count > limit:  # the container under-declared its length
                             raise ClipError(f"{path.name} is longer than the limit of {max_duration_s:g} s")
                         yield _rgb(frame)
-                    elif resampler is not None and audio_chunks is not None:
+                    elif isinstance(frame, av.AudioFrame) and resampler is not None and audio_chunks is not None:
                         audio_chunks.extend(f.to_ndarray() for f in resampler.resample(frame))
                 errors = [message for level, _, message in logs if level <= av.logging.ERROR]
                 if errors:
@@ -327,8 +327,8 @@ def _encode(
             # Encode audio up to the pictures' time, so the muxer interleaves without
             # holding the whole track in memory.
             nonlocal audio_pos
-            if sound is None or audio is None:
-                return
+            if sound is None or audio is None or layout is None or sample_rate is None:
+                return  # no audio track (write_mp4 refuses audio without a sample rate)
             end = audio.shape[1] if until_s is None else min(audio.shape[1], int(until_s * sample_rate))
             step = 1024  # AAC's frame size
             while audio_pos < end and (until_s is None or audio_pos + step <= end):

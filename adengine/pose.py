@@ -63,7 +63,8 @@ def rotation_from_landmarks(landmarks: np.ndarray, image_size: tuple[int, int]) 
     # SQPnP finds the global optimum, so no initial guess is needed and it does
     # not fall into the mirrored solution (the face pointing away) that the
     # iterative solver can return for nearly planar point sets.
-    ok, rvec, tvec = cv2.solvePnP(_MODEL_MM, points, K, None, flags=cv2.SOLVEPNP_SQPNP)
+    # No lens distortion: an empty array, which OpenCV reads as None (its stubs refuse None).
+    ok, rvec, tvec = cv2.solvePnP(_MODEL_MM, points, K, np.empty(0), flags=cv2.SOLVEPNP_SQPNP)
     if not ok:
         raise ValueError("solvePnP found no head pose for these landmarks")
     rotation, _ = cv2.Rodrigues(rvec)

@@ -136,7 +136,7 @@ def assess_quality(frame: np.ndarray, face: Face) -> FaceQuality:
     x1, y1 = np.ceil(hull.max(axis=0)).astype(int).clip(0, (width - 1, height - 1)) + 1
     roi = frame[y0:y1, x0:x1]
     mask = np.zeros(roi.shape[:2], np.uint8)
-    cv2.fillConvexPoly(mask, np.round(hull - (x0, y0)).astype(np.int32), 1)
+    cv2.fillConvexPoly(mask, np.round(hull - (x0, y0)).astype(np.int32), (1,))
     luma = cv2.cvtColor(roi, cv2.COLOR_RGB2GRAY)
     inside = luma[mask > 0]
     if inside.size < 16:
@@ -181,7 +181,7 @@ def _sharpness(luma: np.ndarray, mask: np.ndarray, mean: float) -> float:
     scale = _SHARPNESS_WIDTH / max(luma.shape[1], 1)
     size = (_SHARPNESS_WIDTH, max(1, round(luma.shape[0] * scale)))
     interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
-    small = cv2.resize(luma, size, interpolation=interp).astype(np.float32)
+    small: np.ndarray = cv2.resize(luma, size, interpolation=interp).astype(np.float32)
     small_mask = cv2.resize(mask, size, interpolation=cv2.INTER_NEAREST)
     # Sensor noise has a large Laplacian too: a light blur first keeps a noisy
     # but blurred face from passing as sharp, while real edges survive it.
@@ -198,10 +198,10 @@ def _sharpness(luma: np.ndarray, mask: np.ndarray, mean: float) -> float:
 
 def eye_aspect(landmarks: np.ndarray) -> float:
     """Eye aspect ratio (Soukupova and Cech), averaged over both eyes: open about 0.3, shut under 0.1."""
-    ratios = []
+    ratios: list[float] = []
     for outer, inner, (u1, l1), (u2, l2) in _EYES:
-        width = np.linalg.norm(landmarks[outer] - landmarks[inner])
-        gap = np.linalg.norm(landmarks[u1] - landmarks[l1]) + np.linalg.norm(landmarks[u2] - landmarks[l2])
+        width = float(np.linalg.norm(landmarks[outer] - landmarks[inner]))
+        gap = float(np.linalg.norm(landmarks[u1] - landmarks[l1]) + np.linalg.norm(landmarks[u2] - landmarks[l2]))
         ratios.append(gap / (2.0 * width) if width > 0 else 0.0)
     return float(np.mean(ratios))
 

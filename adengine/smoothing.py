@@ -18,10 +18,9 @@ import numpy as np
 class OneEuroParams:
     """Filter settings; the defaults suit face landmarks at 10-60 fps.
 
-    Tuned on face mesh at 15 fps on a 160 px face (tests/integration): a still
-    face's landmarks jitter a quarter as much as unsmoothed (raw: about 0.3 px),
-    and a head swaying at up to 280 px/s trails by 1.6 px on average, 4 px at
-    worst.
+    Tuned on face mesh at 15 fps on a 160 px face (tests/integration): much
+    less jitter on a still face, little lag on a swaying head
+    (docs/experiments.md, 'Landmark smoothing').
 
     min_cutoff: cutoff in Hz when still; lower means less jitter and more lag
         on slow motion.

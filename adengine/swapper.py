@@ -56,7 +56,7 @@ class WarpSwapper:
 def _face_stats(image: np.ndarray, points: np.ndarray) -> LabStats:
     """Colour statistics of the source face, inside its landmarks' hull."""
     mask = np.zeros(image.shape[:2], np.uint8)
-    cv2.fillConvexPoly(mask, cv2.convexHull(np.round(points[:N_MESH]).astype(np.int32)), 1)
+    cv2.fillConvexPoly(mask, cv2.convexHull(np.round(points[:N_MESH]).astype(np.int32)), (1,))
     return lab_stats(image, mask)
 
 

@@ -68,8 +68,8 @@ def track_actor(
 def derive(frames: Sequence[np.ndarray], landmarks: np.ndarray) -> ActorTrack:
     """Triangulation, maps, masks and colour statistics for tracked landmarks."""
     triangles = triangulate(landmarks.mean(axis=0))
-    shape = frames[0].shape[:2]
-    maps = [build_frame_map(p, triangles, shape) for p in landmarks]
+    height, width = frames[0].shape[:2]
+    maps = [build_frame_map(p, triangles, (height, width)) for p in landmarks]
     alphas = [face_alpha(m, p) for m, p in zip(maps, landmarks)]
     stats = [lab_stats(_box(f, m), a > 0.5) for f, m, a in zip(frames, maps, alphas)]
     return ActorTrack(landmarks, triangles, maps, alphas, _smooth_stats(stats))
@@ -114,7 +114,8 @@ def _describe_failures(failures: list[tuple[int, str]], total: int) -> str:
 
 
 def _ranges(ix: list[int]) -> str:
-    spans, start = [], ix[0]
+    spans: list[str] = []
+    start: int | None = ix[0]
     for a, b in zip(ix, ix[1:] + [None]):
         if b != a + 1:
             spans.append(f"{start}" if start == a else f"{start}-{a}")

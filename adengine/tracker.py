@@ -11,10 +11,9 @@ every `detect_every` frames; in between, the last score is carried. With
 Most prominent face = the largest landmark box. The mesh looks for two faces
 by default so that a bystander its detector happens to score higher cannot
 take the track; that keeps the mesh's own detector running every frame while
-only one face is in view (about 2.5 ms more here). `max_faces=1` saves that,
-and the face kept is then the one the detector scored highest when found.
-Measured on this project's 2-core CPU, 640x480, face 160 px wide, median per
-frame including smoothing and pose: 10-11 ms (max_faces=2), 7-8.5 ms (max_faces=1).
+only one face is in view. `max_faces=1` saves that, and the face kept is then
+the one the detector scored highest when found (per-frame costs:
+docs/experiments.md, 'Face tracker cost').
 
 Not thread-safe: one tracker per stream.
 """

@@ -60,7 +60,7 @@ def _raster_ids(local: np.ndarray, triangles: np.ndarray, shape: tuple[int, int]
     ids = np.full(shape, -1, np.int32)
     corners = np.round(local[triangles] * 16).astype(np.int32)  # 4 bits of sub-pixel precision
     for index, tri in enumerate(corners):
-        cv2.fillConvexPoly(ids, tri, index, lineType=cv2.LINE_8, shift=4)
+        cv2.fillConvexPoly(ids, tri, (index,), lineType=cv2.LINE_8, shift=4)
     return ids
 
 
@@ -94,4 +94,4 @@ def source_maps(frame_map: FrameMap, source_points: np.ndarray, triangles: np.nd
 def warp(source: np.ndarray, source_points: np.ndarray, frame_map: FrameMap, triangles: np.ndarray) -> np.ndarray:
     """The source face warped into the frame map's box (zeros outside the face)."""
     map_x, map_y = source_maps(frame_map, source_points, triangles)
-    return cv2.remap(source, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    return cv2.remap(source, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=(0,))

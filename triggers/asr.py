@@ -24,8 +24,7 @@ from triggers.normalize import word_key
 _HOP = 160  # samples per mel frame
 _MAX_FRAMES = 3000
 # Silence after the window: with less, the short-context encoder makes Whisper
-# restart the sentence in the pad ("... at my place? Should we"); 2 s fixed that
-# on every window tried, and the decode got cheaper, not dearer.
+# restart the sentence in the pad ("... at my place? Should we") (docs/experiments.md, 'Silent pad').
 _TAIL_PAD_S = 2.0
 
 

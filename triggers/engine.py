@@ -26,12 +26,14 @@ from triggers.matcher import Candidate, Phrase, PhraseMatcher
 from triggers.occurrences import Occurrences
 from triggers.pauses import Pauses
 from triggers.policy import LocalAgreement
+from triggers.recognizer import Recognizer
 from triggers.sweep import placed, sweep
 from triggers.vad import VADConfig, VoiceActivity
 from triggers.verify import AcousticVerifier, DeficitLimits
 
 _VAD_STEP_S = 0.032  # the VAD's silence_s advances in steps of one Silero window
 _MIN_GAP_S = 0.1  # decodes scheduled for a waiting candidate are at least this far apart
+MEMORY_S = 120.0  # fired and rejected phrases are remembered this long (seconds of audio), then forgotten
 
 
 @dataclass(frozen=True)
@@ -48,10 +50,9 @@ class EngineConfig:
     # that were never said and aligns them to the window's last frames.
     pause_s: float = 0.15
     # On Opus-coded call audio the VAD's pause completes about 0.43 s after the
-    # aligned end, so in a call this is what releases a phrase. 0.4 -> 0.3 ->
-    # 0.2 s: each time the same recall, near-misses and unrelated triggers on
-    # the bench corpus, and 0.1 s off the trigger on the relay's audio clock
-    # (README). It stays above edge_guard_s.
+    # aligned end, so in a call this is what releases a phrase. 0.2 s gives the
+    # bench corpus the verdicts of longer guards, and it stays above edge_guard_s
+    # (docs/experiments.md, 'Settle guard').
     settled_s: float = 0.2
     # A phrase found with this much silence after it is verified at once and
     # fires when that same silence reaches pause_s (see _falling_silent).
@@ -75,7 +76,7 @@ class TriggerEngine:
     def __init__(
         self,
         phrases: Sequence[Phrase | str],
-        recognizer: WhisperRecognizer | None = None,
+        recognizer: Recognizer | None = None,
         config: EngineConfig = EngineConfig(),
         participant: str = "",
         vad: VoiceActivity | None = None,
@@ -165,7 +166,7 @@ class TriggerEngine:
         """End of stream: finalise the open utterance."""
         events: list[Event] = [*self._held.settle(self.now_s, stream_end=True), *self._run_sweep()]
         if self._active:
-            events += self._decode(final=True) + self._run_sweep()
+            events += [*self._decode(final=True), *self._run_sweep()]
         return events
 
     # -- window management -------------------------------------------------
@@ -299,18 +300,22 @@ class TriggerEngine:
                 self._held.hold(event, fired, self._vad.silence_start_s)
             else:
                 events.append(event)
-        self._fired.forget_before(window_end - 120.0)
+        self._forget_before(window_end - MEMORY_S)
         return events
+
+    def _forget_before(self, t: float) -> None:
+        """Fired and rejected phrases older than `t` can no longer be in a window: forget them."""
+        self._fired.forget_before(t)
+        self._rejected = {key for key in self._rejected if key[2] >= t}
 
     def _queue_sweep(self, decoding: Decoding) -> None:
         """At a pause or an utterance's end: read the window once more (see sweep.py), at the next feed.
 
         Deferred so that what the decode found goes out first, and skipped
         where a phrase already fired in the window: live, that phrase's ad is
-        starting then, and a sweep beside it delayed the ad's first frame in the
-        browser bench. Each decoding is swept once. (Sweeping only windows with
-        a word like a phrase word saved 5% of the CPU time on the bench corpus,
-        and lost a true utterance.)
+        starting then, and a sweep beside it would delay the ad's first frame.
+        Each decoding is swept once, whatever its words
+        (docs/experiments.md, 'Sweep scope').
         """
         heard = [] if self._is_non_speech(decoding) else decoding.words
         fired_here = self._fired.any_since(self._start / SAMPLE_RATE)

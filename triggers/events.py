@@ -16,8 +16,8 @@ class TranscriptEvent:
     end_s: float
     final: bool
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"event": "transcript", **asdict(self)}
+    def to_dict(self, **extra: Any) -> dict[str, Any]:
+        return _record("transcript", self, extra)
 
 
 @dataclass(frozen=True)
@@ -35,8 +35,19 @@ class TriggerEvent:
     emitted_at_s: float
     confidence: float
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"event": "trigger", **asdict(self)}
+    def to_dict(self, **extra: Any) -> dict[str, Any]:
+        return _record("trigger", self, extra)
 
 
 Event = TranscriptEvent | TriggerEvent
+
+
+def _record(kind: str, event: Event, extra: dict[str, Any]) -> dict[str, Any]:
+    """The event as a JSON-ready dict: its kind, then `extra` (e.g. the file), then its fields.
+
+    An empty participant (a file, not a call) is left out.
+    """
+    fields = asdict(event)
+    if not fields["participant"]:
+        del fields["participant"]
+    return {"event": kind, **extra, **fields}

@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from triggers.asr import Decoding, WhisperRecognizer, Word
+from triggers.asr import Decoding, Word
 from triggers.matcher import Candidate, Phrase, PhraseMatcher
+from triggers.recognizer import Recognizer
 from triggers.verify import REWRITES, AcousticVerifier
 
 
@@ -27,7 +28,7 @@ class SweepFind:
 
 
 def sweep(
-    recognizer: WhisperRecognizer,
+    recognizer: Recognizer,
     verifier: AcousticVerifier,
     decoding: Decoding,
     heard: list[Word],
@@ -50,7 +51,7 @@ def sweep(
 
 
 def placed(
-    recognizer: WhisperRecognizer, decoding: Decoding, reading: Sequence[str], phrase: Phrase
+    recognizer: Recognizer, decoding: Decoding, reading: Sequence[str], phrase: Phrase
 ) -> list[tuple[Candidate, float, float]]:
     """Where in the decoding's audio a reading says `phrase`: (span, start_s, end_s) per occurrence."""
     timed = recognizer.timed(decoding, reading)

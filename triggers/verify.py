@@ -3,7 +3,7 @@
 Replace the candidate's words with the configured phrase and score both word
 sequences against the same encoder output. A true utterance that Whisper merely
 misspelled ("random shoes") loses few nats when the phrase is forced in; a real
-near-miss ("dinner tomorrow") loses many. See shared NOTES.md for the evidence.
+near-miss ("dinner tomorrow") loses many (docs/triggers.md).
 
 When the plain substitution lands in a grey zone, the neighbouring words may be
 misheard too ("planning and we can get away" for "planning a weekend getaway").
@@ -17,9 +17,10 @@ import math
 from dataclasses import dataclass, replace
 from difflib import SequenceMatcher
 
-from triggers.asr import Decoding, WhisperRecognizer, Word
+from triggers.asr import Decoding, Word
 from triggers.matcher import Candidate, Phrase, PhraseMatcher
 from triggers.normalize import word_key
+from triggers.recognizer import Recognizer
 
 
 @dataclass(frozen=True)
@@ -38,9 +39,8 @@ class DeficitLimits:
     more going for it than one forced onto words that no decoder wrote
     (`substitution`), so it may lose more; and words that sound more like the
     phrase ("we can get away") are likelier a slip, so forcing the phrase onto
-    them may cost more. Chosen on the bench corpus (README, "Verification
-    limits"): substitution at 8 fired on unrelated speech ("dinner for no
-    kids"), at 5 it did not.
+    them may cost more. Chosen on the bench corpus so that no unrelated
+    sentence fires (docs/experiments.md, 'Verification limits').
     """
 
     substitution: float = 5.0  # at text+phonetic similarity 0.7 ...
@@ -53,10 +53,9 @@ class DeficitLimits:
         return self.substitution + self.substitution_slope * (similarity - 0.7)
 
 
-# Readings a second look weighs. Over the bench corpus (2026-12-02) a beam of 10
-# found a reading with the phrase for 8 true utterances and for no near-miss or
-# unrelated sentence; a beam of 5 missed "I've been dreaming about a weekend
-# getaway" ("... that weekend getaway" came tenth).
+# Readings a second look weighs: deep enough to reach a true phrase's reading
+# ranked low, and on the bench corpus no near-miss or unrelated sentence gets
+# one (docs/experiments.md, 'Second-look beam').
 REWRITES = 10
 _FREE_WORDS_BEFORE = 2  # words before the phrase the unbiased decode may re-hear
 _FREE_WORDS_AFTER = 2
@@ -65,7 +64,7 @@ _FREE_WORDS_AFTER = 2
 class AcousticVerifier:
     """Accepts a candidate when the phrase costs at most its limit in nats."""
 
-    def __init__(self, recognizer: WhisperRecognizer, limits: DeficitLimits = DeficitLimits()) -> None:
+    def __init__(self, recognizer: Recognizer, limits: DeficitLimits = DeficitLimits()) -> None:
         self.recognizer = recognizer
         self.limits = limits
 
@@ -90,8 +89,8 @@ class AcousticVerifier:
         # This check sits between the phrase's end and the trigger. No reading
         # scores above 0 nats, so the phrase costs at most -heard_lp against any
         # alternative: within the limit, it passes whatever the unbiased decode
-        # would write, and one scoring pass (0.01 s on a 2-s window) replaces a
-        # generation (0.09 s). The confidence is then a lower bound.
+        # would write, and one scoring pass replaces a far dearer generation
+        # (docs/experiments.md, 'Unbiased check'). The confidence is then a lower bound.
         (heard_lp,) = self.recognizer.score(decoding, [self.recognizer.tokens_for(heard)])
         if -heard_lp <= self.limits.unbiased:
             return self._verdict(-heard_lp, self.limits.unbiased)

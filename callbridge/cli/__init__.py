@@ -5,14 +5,14 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from callbridge.cli import listen, render, serve, template
-
-EXIT_BAD_INPUT = 2
+from callbridge.cli.exits import EXIT_BAD_INPUT
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one line and exit 2, as for any bad input
+    def error(self, message: str) -> NoReturn:  # one line and exit 2, as for any bad input
         self.print_usage(sys.stderr)
         print(f"callbridge: error: {message}", file=sys.stderr)
         raise SystemExit(EXIT_BAD_INPUT)

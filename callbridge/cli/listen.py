@@ -12,6 +12,7 @@ from typing import Any, TextIO
 
 import numpy as np
 
+from callbridge.cli.exits import EXIT_BAD_INPUT
 from callbridge.config.campaign import active_phrases
 from models import ModelError
 from triggers import (
@@ -20,14 +21,13 @@ from triggers import (
     AudioError,
     Event,
     PhraseError,
-    TranscriptEvent,
     TriggerEngine,
     TriggerEvent,
     WhisperRecognizer,
     chunks,
     load_audio,
 )
-from triggers.stream import EngineThread
+from triggers.worker import EngineFactory, SpeechWorker
 
 HELP = """Runs the trigger engine over audio or video files (anything PyAV decodes,
 at any sample rate or channel count). Audio is fed in 20 ms chunks, in order, as in
@@ -84,7 +84,11 @@ def run(args: argparse.Namespace) -> int:
         recognizer = WhisperRecognizer(model=args.model, device=args.device)
     except (ModelError, PhraseError, ValueError) as exc:
         print(f"callbridge listen: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_BAD_INPUT
+
+    def make_engine() -> TriggerEngine:
+        return TriggerEngine(phrases, recognizer=recognizer)
+
     out = _Output(args.json)
     failed = False
     for path in args.files:
@@ -96,36 +100,19 @@ def run(args: argparse.Namespace) -> int:
             out.write({"event": "error", "file": path, "message": str(exc)})
             continue
         _status(f"{path}: {len(audio) / SAMPLE_RATE:.1f} s of audio")
-        engine = TriggerEngine(phrases, recognizer=recognizer)
         feeder = _feed_realtime if args.realtime else _feed_fast
-        feeder(engine, audio, path, out)
-    return 2 if failed else 0
+        feeder(make_engine, audio, path, out)
+    return EXIT_BAD_INPUT if failed else 0
 
 
 def _record(event: Event, path: str, latency_ms: float | None) -> dict[str, Any]:
     if isinstance(event, TriggerEvent):
-        return {
-            "event": "trigger",
-            "file": path,
-            "phrase": event.phrase,
-            "heard": event.heard,
-            "phrase_end_s": event.phrase_end_s,
-            "emitted_at_s": event.emitted_at_s,
-            "latency_ms": latency_ms,
-            "confidence": event.confidence,
-        }
-    assert isinstance(event, TranscriptEvent)
-    return {
-        "event": "transcript",
-        "file": path,
-        "text": event.text,
-        "start_s": event.start_s,
-        "end_s": event.end_s,
-        "final": event.final,
-    }
+        return event.to_dict(file=path, latency_ms=latency_ms)
+    return event.to_dict(file=path)
 
 
-def _feed_fast(engine: TriggerEngine, audio: np.ndarray, path: str, out: _Output) -> None:
+def _feed_fast(make_engine: EngineFactory, audio: np.ndarray, path: str, out: _Output) -> None:
+    engine = make_engine()
     for chunk in chunks(audio):
         for event in engine.feed(chunk):
             out.write(_record(event, path, None))
@@ -133,17 +120,20 @@ def _feed_fast(engine: TriggerEngine, audio: np.ndarray, path: str, out: _Output
         out.write(_record(event, path, None))
 
 
-def _feed_realtime(engine: TriggerEngine, audio: np.ndarray, path: str, out: _Output) -> None:
-    fed_at: list[float] = []  # wall time each chunk was handed to the engine
+def _feed_realtime(make_engine: EngineFactory, audio: np.ndarray, path: str, out: _Output) -> None:
+    """Feed 20 ms chunks at wall-clock pace into the relay's own speech worker.
 
-    def sink(event: Event, now: float) -> None:
+    The worker's receive clock holds the wall time each chunk was fed, so a
+    trigger's latency is measured exactly as the relay measures `phrase_end_t`.
+    """
+
+    def sink(event: Event, emitted_t: float, phrase_end_t: float | None) -> None:
         latency = None
-        if isinstance(event, TriggerEvent):
-            index = min(int(event.phrase_end_s * SAMPLE_RATE) // CHUNK_SAMPLES, len(fed_at) - 1)
-            latency = round((now - fed_at[index]) * 1000, 1)
+        if isinstance(event, TriggerEvent) and phrase_end_t is not None:
+            latency = round((emitted_t - phrase_end_t) * 1000, 1)
         out.write(_record(event, path, latency))
 
-    runner = EngineThread(engine, sink)
+    worker = SpeechWorker(make_engine, sink, name="speech-listen")
     start = time.perf_counter()
     wall0 = time.time()
     for i, chunk in enumerate(chunks(audio)):
@@ -151,9 +141,10 @@ def _feed_realtime(engine: TriggerEngine, audio: np.ndarray, path: str, out: _Ou
         delay = due - time.perf_counter()
         if delay > 0:
             time.sleep(delay)
-        fed_at.append(wall0 + (time.perf_counter() - start))
-        runner.push(chunk)
-    runner.close()
+        worker.push_samples(chunk, wall0 + (time.perf_counter() - start))
+    worker.close(timeout=None, drain=True)
+    if worker.restarts:
+        _status(f"{path}: the trigger engine failed {worker.restarts} time(s) and was restarted; see the log above")
 
 
 def _status(message: str) -> None:

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 
 StageProgress = Callable[[str, int, int], None]
 
@@ -25,7 +25,7 @@ def stage_bars(enabled: bool = True) -> Iterator[StageProgress]:
         console=Console(stderr=True),
         transient=False,
     )
-    tasks: dict[str, int] = {}
+    tasks: dict[str, TaskID] = {}
     with bars:
 
         def update(stage: str, done: int, total: int) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,8 @@ from adengine.swapper import make_swapper
 from adengine.template import TemplateError, TemplateLibrary
 from adengine.track import TrackError
 from adengine.tracker import MediapipeFaceTracker
-from callbridge.cli.progress import stage_bars
+from callbridge.cli.exits import EXIT_BAD_INPUT
+from callbridge.cli.progress import StageProgress, stage_bars
 
 HELP = """Renders an ad template with the actor's face replaced by the face in --face
 (a photo, or a video from which the best frame is harvested), and writes an H.264
@@ -27,7 +29,6 @@ Whoever runs this vouches that the person in --face agreed to it. The built-in
 template 'default' is generated on first use; add your own with `callbridge template add`."""
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
-EXIT_BAD_INPUT = 2
 
 
 def add_parser(sub: Any) -> None:
@@ -98,7 +99,7 @@ def harvest(path: Path) -> FaceCrop:
         tracker.close()
 
 
-def _counted(frames: list[np.ndarray], progress: Any, total: int):
+def _counted(frames: list[np.ndarray], progress: StageProgress, total: int) -> Iterator[np.ndarray]:
     for i, frame in enumerate(frames):
         progress("encoding", i + 1, total)
         yield frame

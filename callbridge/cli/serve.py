@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from callbridge.cli.exits import EXIT_BAD_INPUT
+
 HELP = """Runs the WebRTC relay and its pages. Open http://HOST:PORT/room/NAME in two
 browsers, tick the consent box, join, and say a trigger phrase ("dinner tonight"):
 the others see your tile turn into a labelled, personalised ad. Set
@@ -37,12 +39,12 @@ def run(args: argparse.Namespace) -> int:
     logging.getLogger("aioice").setLevel(logging.WARNING)
     if not 0 < args.port < 65536:
         print(f"callbridge serve: error: port {args.port} is not in 1-65535", file=sys.stderr)
-        return 2
+        return EXIT_BAD_INPUT
     try:
         services = Services(args.data, args.model, args.device)
     except Exception as exc:
         print(f"callbridge serve: error: {args.data}: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_BAD_INPUT
     configure_ice()
     relay = Relay(services, passthrough=args.passthrough)
     mode = " (passthrough: no AI)" if args.passthrough else ""
@@ -53,5 +55,5 @@ def run(args: argparse.Namespace) -> int:
         print(
             f"callbridge serve: error: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}", file=sys.stderr
         )
-        return 2
+        return EXIT_BAD_INPUT
     return 0

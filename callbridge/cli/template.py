@@ -11,6 +11,7 @@ from adengine.media import ClipError
 from adengine.template import TemplateError, TemplateLibrary, TemplateMeta
 from adengine.track import TrackError
 from adengine.tracker import MediapipeFaceTracker
+from callbridge.cli.exits import EXIT_BAD_INPUT
 from callbridge.cli.progress import stage_bars
 
 HELP = """Ad templates are a clip (video and audio) in which an actor faces the camera,
@@ -18,8 +19,6 @@ plus what the exhibit says about it. `add` checks the clip, tracks the actor's f
 through it once (with a progress bar) and caches everything the renderer needs;
 a clip whose actor cannot be tracked in at least 90% of its frames is refused,
 naming the frames. The built-in template 'default' needs no adding."""
-
-EXIT_BAD_INPUT = 2
 
 
 def add_parser(sub: Any) -> None:

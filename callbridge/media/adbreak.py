@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TypeVar
@@ -22,11 +21,12 @@ import cv2
 import numpy as np
 
 from adengine.label import DisclosureLabel
+from callbridge.media.clock import SYSTEM_CLOCK, AdClock
 from callbridge.media.tracks import AUDIO_RATE, Program
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-MIN_AD_S = 1.5  # CONTRACT.md: an ad stays on screen at least this long ...
+MIN_AD_S = 1.5  # docs/interfaces.md: an ad stays on screen at least this long ...
 MAX_AD_S = 20.0  # ... and at most this long
 AUDIO_FRAME = AUDIO_RATE // 50  # 20 ms
 MIN_AD_FPS = 10.0  # however slowly the sender's own video comes in, the ad is not a slide show
@@ -72,11 +72,9 @@ def letterbox(frame: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 def ad_rate(template_fps: float, live_fps: float | None) -> float:
     """The ad's frame rate: the template's, but no faster than the live video it stands in for.
 
-    A 25-fps ad in place of a 15-fps camera gives every receiver's encoder and
-    decoder 40% more work for the ad's length. Beside two browsers on two cores
-    the relay's encoder then dropped a fifth of the ad's frames, and the
-    listener's page froze more often (35 -> 24 and 48 -> 35 freezes in two
-    paired 2.5-min calls) and got the first ad frame later.
+    A faster ad gives every receiver's encoder and decoder more work for the
+    ad's length, and on a busy relay frames are then dropped and pages freeze
+    (docs/experiments.md, "Ad frame rate").
     """
     if not live_fps:
         return template_fps
@@ -130,10 +128,11 @@ def _resample(audio: np.ndarray, rate: int) -> np.ndarray:
 class AdBreak:
     """Plays one AdMedia into a participant's video and audio programs, once."""
 
-    def __init__(self, media: AdMedia, video: Program, audio: Program) -> None:
+    def __init__(self, media: AdMedia, video: Program, audio: Program, clock: AdClock = SYSTEM_CLOCK) -> None:
         self.media = media
         self.video = video
         self.audio = audio
+        self.clock = clock
         self._size = video.size or (640, 480)  # the receivers' stream size, fixed for the break
         self.fps = ad_rate(media.fps, video.live_fps)
         self._frames = paced(iter(media.frames), media.fps, self.fps, int(round(media.duration_s * self.fps)))
@@ -154,8 +153,8 @@ class AdBreak:
     def prepare(self) -> bool:
         """Blocking: fit and convert the first frame ahead of `play`, which then goes on air at once.
 
-        In a busy relay this work, done on a media thread after the trigger,
-        took 0.01-0.3 s of the trigger-to-ad path. False if the ad has no frames.
+        Done after the trigger, on a busy media thread, this work lengthened the
+        trigger-to-ad path (docs/experiments.md, "Ad start"). False if the ad has no frames.
         """
         if self._first is None:
             rgb = next(self._frames, None)
@@ -169,15 +168,14 @@ class AdBreak:
 
         def hand_over(frame: av.VideoFrame) -> None:
             first = self.first_frame_t is None
-            # No keyframe at the cut to the ad: one at 640x480 took longer to
-            # arrive (about +0.08 s to the first ad frame in one 2-min bench run), and the label was
-            # readable from the first inter frame anyway.
+            # No keyframe at the cut to the ad: a keyframe arrives later, and the
+            # label is readable from the first inter frame (docs/experiments.md, "Ad start").
             self.video.inject(frame)
             self.frames_sent += 1
-            self.last_frame_t = time.time()
+            self.last_frame_t = self.clock.now()
             if first:
                 self.first_frame_t = self.last_frame_t
-                self._first_frame_mono = time.monotonic()
+                self._first_frame_mono = self.clock.monotonic()
                 on_start(self.first_frame_t)
                 started.set()
 
@@ -187,8 +185,7 @@ class AdBreak:
         try:
             assert self._first is not None
             hand_over(self._first)
-            # The soundtrack is converted while the first picture goes out, not
-            # before it (30-40 ms of the trigger-to-ad path); it catches up.
+            # The soundtrack is converted while the first picture goes out, not before it; it catches up.
             video = asyncio.to_thread(self._video_thread, loop, hand_over)
             await asyncio.gather(video, self._play_audio(started))
         finally:
@@ -204,14 +201,15 @@ class AdBreak:
 
     def _video_thread(self, loop: asyncio.AbstractEventLoop, hand_over: Callable) -> None:
         """Frames after the first, each at its time from the first frame's."""
-        start = self._first_frame_mono
+        start, last = self._first_frame_mono, 0
         for i, rgb in enumerate(self._frames, start=1):
             frame = self._fit(rgb)
-            if self._cancelled.wait(max(0.0, start + i / self.fps - time.monotonic())):
+            if self.clock.wait_until(self._cancelled, start + i / self.fps):
                 return
             loop.call_soon_threadsafe(hand_over, frame)
+            last = i
         # hold the last frame for its own duration before going back to live
-        self._cancelled.wait(1 / self.fps)
+        self.clock.wait_until(self._cancelled, start + (last + 1) / self.fps)
 
     async def _play_audio(self, started: asyncio.Event) -> None:
         sound = await asyncio.to_thread(audio_frames, self.media.audio, self.media.sample_rate, self.media.duration_s)
@@ -224,5 +222,5 @@ class AdBreak:
             if self._cancelled.is_set():
                 return
             # frames already due go at once, each after a yield so the receivers' tracks drain
-            await asyncio.sleep(max(0.0, start + k * AUDIO_FRAME / AUDIO_RATE - time.monotonic()))
+            await self.clock.sleep_until(start + k * AUDIO_FRAME / AUDIO_RATE)
             self.audio.inject(frame)

@@ -1,11 +1,11 @@
-"""Room events as pages see them: {type, participant, t, ...} (CONTRACT.md)."""
+"""Room events as pages see them: {type, participant, t, ...} (docs/interfaces.md)."""
 
 from __future__ import annotations
 
 import time
 from typing import Any
 
-# "face" is ours, beyond CONTRACT.md: a participant's face is (ready=true) or is no
+# "face" is ours, beyond docs/interfaces.md: a participant's face is (ready=true) or is no
 # longer (ready=false) held for their ad, so every page can say so openly.
 EVENT_TYPES = ("joined", "left", "transcript", "trigger", "ad-start", "ad-end", "face")
 RoomEvent = dict[str, Any]

@@ -15,14 +15,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+import av
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCRtpTransceiver, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from callbridge.media.adapt.aiortc_jitter_buffer import use_frame_buffers
 from callbridge.media.adapt.aiortc_sdp_offer import Codecs, Extensions, agreed_codecs, create_offer, page_extensions
-from callbridge.media.adbreak import AdBreak
 from callbridge.media.tracks import Program, RelayTrack
-from callbridge.workers.pipeline import ParticipantPipeline
+from callbridge.workers.interface import MediaPipeline
 
 log = logging.getLogger(__name__)
 ANSWER_TIMEOUT_S = 10.0
@@ -46,7 +46,7 @@ class _Outgoing:
 class Participant:
     """A joined participant. Create it, then `accept_offer` the page's first offer."""
 
-    def __init__(self, name: str, room: str, pipeline: ParticipantPipeline, send: Send) -> None:
+    def __init__(self, name: str, room: str, pipeline: MediaPipeline, send: Send) -> None:
         self.name = name
         self.room = room
         self.pipeline = pipeline
@@ -54,9 +54,6 @@ class Participant:
         self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
         self.video = Program("video")
         self.audio = Program("audio")
-        self.ad: AdBreak | None = None
-        self.joined_event: dict[str, Any] | None = None
-        self.face_event: dict[str, Any] | None = None
         self.answered = False  # the first offer has been answered
         self._outgoing: list[_Outgoing] = []
         self._lock = asyncio.Lock()
@@ -144,9 +141,7 @@ class Participant:
         }
 
     async def close(self) -> None:
-        """Hang up, stop everything this participant sends, wipe their face data."""
-        if self.ad is not None:
-            self.ad.cancel()
+        """Hang up, stop everything this participant sends, wipe their face data (the room ends their ad first)."""
         if self._answer is not None and not self._answer.done():
             self._answer.cancel()
         for out in self._outgoing:
@@ -186,6 +181,8 @@ class Participant:
             except MediaStreamError:
                 return
             received = time.time()  # as it leaves the jitter buffer, before any queue of ours
+            if not isinstance(frame, (av.VideoFrame, av.AudioFrame)):
+                continue  # a receiver's track yields decoded frames only; packets never reach here
             program.live(frame)
             try:
                 feed(frame, received)

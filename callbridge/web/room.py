@@ -1,9 +1,15 @@
-"""A room: who is in it, who receives whom, events to every page, and ad breaks."""
+"""A room: who is in it, who receives whom, events to every page, and ad breaks.
+
+The room owns the state that spans participants: the ad break each speaker is
+in (speaker -> AdBreak), the events replayed to newcomers, and the background
+tasks (trigger handling, broadcasts), each named, which tests can await with `idle()`.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Coroutine
 from typing import Any
 
 from callbridge.config.services import Services
@@ -27,7 +33,9 @@ class Room:
         self.name = name
         self.services = services
         self.participants: dict[str, Participant] = {}
-        self._ads: set[asyncio.Task[None]] = set()
+        self._ads: dict[str, AdBreak] = {}  # speaker -> the ad break playing in their tile
+        self._news: dict[str, dict[str, RoomEvent]] = {}  # participant -> kind -> latest event, for newcomers
+        self._tasks: set[asyncio.Task[None]] = set()
         self._ad_over: dict[str, asyncio.Event] = {}  # speaker -> set once their ad's ad-end is out
         self._joining = asyncio.Lock()  # one join at a time: each joined event reaches each page once
         self._wired: set[tuple[str, str]] = set()  # (receiver, source) pairs whose media is set up
@@ -46,13 +54,12 @@ class Room:
                     {**welcome, "participants": [p for p in self.participants if p != participant.name]}
                 )
             await asyncio.to_thread(self.services.store.log_consent, self.name, participant.name, participant.consent)
-            for other in list(self.participants.values()):
-                if other is not participant:
-                    for news in (other.joined_event, other.face_event):
-                        if news is not None:
-                            await _deliver(participant, news)
-            participant.joined_event = room_event("joined", participant.name, consent=participant.consent)
-            await self.broadcast(participant.joined_event)
+            for other in list(self.participants):
+                for news in list(self._news.get(other, {}).values()):
+                    await _deliver(participant, news)
+            joined = room_event("joined", participant.name, consent=participant.consent)
+            self._news[participant.name] = {"joined": joined}
+            await self.broadcast(joined)
 
     async def connect(self, newcomer: Participant) -> None:
         """After the newcomer's first answer: once its media connection is up, everyone receives everyone."""
@@ -95,11 +102,15 @@ class Room:
         if self.participants.get(participant.name) is not participant:
             return
         del self.participants[participant.name]
+        self._news.pop(participant.name, None)
         self._wired = {pair for pair in self._wired if participant.name not in pair}
         for other in self.participants.values():
             other.stop_receiving(participant.name)
         ad_over = self._ad_over.get(participant.name)
-        await participant.close()  # cancels their ad, if one is playing
+        ad = self._ads.get(participant.name)
+        if ad is not None:
+            ad.cancel()
+        await participant.close()
         if ad_over is not None:  # the others see ad-end before left
             try:
                 await asyncio.wait_for(ad_over.wait(), 2.0)
@@ -108,8 +119,9 @@ class Room:
         await self.broadcast(room_event("left", participant.name))
 
     async def set_consent(self, participant: Participant, consent: bool) -> None:
-        if not consent and participant.ad is not None and participant.ad.media.personalised:
-            participant.ad.cancel()  # their face leaves the screen at once
+        ad = self._ads.get(participant.name)
+        if not consent and ad is not None and ad.media.personalised:
+            ad.cancel()  # their face leaves the screen at once
         await asyncio.to_thread(participant.pipeline.set_consent, consent)
         await asyncio.to_thread(self.services.store.log_consent, self.name, participant.name, consent)
 
@@ -135,8 +147,8 @@ class Room:
     def _face(self, participant: Participant, quality: float | None) -> None:
         if self.participants.get(participant.name) is participant:
             fields = {"ready": quality is not None, "quality": None if quality is None else round(quality, 2)}
-            participant.face_event = room_event("face", participant.name, **fields)  # replayed to newcomers
-            self._spawn(self.broadcast(participant.face_event))
+            face = self._news.setdefault(participant.name, {})["face"] = room_event("face", participant.name, **fields)
+            self._spawn(self.broadcast(face), f"face news of {participant.name}")
 
     def _speech(self, participant: Participant, event: Event, emitted_t: float, phrase_end_t: float | None) -> None:
         if self.participants.get(participant.name) is not participant:
@@ -145,9 +157,10 @@ class Room:
             fields = dict(
                 text=event.text, final=event.final, start_s=round(event.start_s, 3), end_s=round(event.end_s, 3)
             )
-            self._spawn(self.broadcast(room_event("transcript", participant.name, t=emitted_t, **fields)))
+            event_out = room_event("transcript", participant.name, t=emitted_t, **fields)
+            self._spawn(self.broadcast(event_out), f"transcript of {participant.name}")
         elif isinstance(event, TriggerEvent):
-            self._spawn(self._trigger(participant, event, emitted_t, phrase_end_t))
+            self._spawn(self._trigger(participant, event, emitted_t, phrase_end_t), f"trigger by {participant.name}")
 
     async def _trigger(
         self, speaker: Participant, event: TriggerEvent, emitted_t: float, phrase_end_t: float | None
@@ -172,11 +185,11 @@ class Room:
                 confidence=round(event.confidence, 3),
             )
         )
-        if speaker.ad is not None:
+        if speaker.name in self._ads:
             log.info("room %s: %s said %r during their ad; ignored", self.name, speaker.name, event.phrase)
             return
         ad = await in_normal_thread(self._prepare_ad, speaker, event.phrase)
-        if ad is None or self.participants.get(speaker.name) is not speaker or speaker.ad is not None:
+        if ad is None or self.participants.get(speaker.name) is not speaker or speaker.name in self._ads:
             return  # no template, fallback "none", or the speaker left meanwhile
         await self._play(speaker, ad, event.phrase)
 
@@ -184,7 +197,7 @@ class Room:
         """Blocking: the phrase's ad for this speaker, its first frame ready to go on air.
 
         One hop to a thread at the relay's own priority: on a media thread, the
-        lookups and the first frame waited behind video transcoding (up to 0.3 s).
+        lookups and the first frame wait behind video transcoding (docs/experiments.md, "Ad start").
         """
         template = self.services.store.template_for(phrase)
         media = None if template is None else speaker.pipeline.ad_media(template)
@@ -195,7 +208,7 @@ class Room:
 
     async def _play(self, speaker: Participant, ad: AdBreak, phrase: str) -> None:
         media = ad.media
-        speaker.ad = ad
+        self._ads[speaker.name] = ad
         over = self._ad_over[speaker.name] = asyncio.Event()
 
         def started(t: float) -> None:
@@ -206,12 +219,14 @@ class Room:
                 title=media.title,
                 tagline=media.tagline,
             )
-            self._spawn(self.broadcast(room_event("ad-start", speaker.name, t=t, **fields)))
+            self._spawn(
+                self.broadcast(room_event("ad-start", speaker.name, t=t, **fields)), f"ad-start of {speaker.name}"
+            )
 
         try:
             await ad.play(started)
         finally:
-            speaker.ad = None
+            del self._ads[speaker.name]
             if ad.first_frame_t is not None:
                 end = ad.last_frame_t or ad.first_frame_t
                 cut = {"interrupted": True} if ad.cancelled else {}
@@ -231,15 +246,25 @@ class Room:
                     end,
                 )
 
-    def _spawn(self, job: Any) -> None:
-        task = asyncio.ensure_future(job)
-        self._ads.add(task)
+    def ad_of(self, speaker: str) -> AdBreak | None:
+        """The ad break playing in `speaker`'s tile, if any."""
+        return self._ads.get(speaker)
+
+    async def idle(self) -> None:
+        """Wait until no background task of this room (triggers, ads, broadcasts) is left running."""
+        while self._tasks:
+            await asyncio.wait(set(self._tasks))
+            await asyncio.sleep(0)  # let done-callbacks run and follow-up tasks start
+
+    def _spawn(self, job: Coroutine[Any, Any, None], what: str) -> None:
+        task = asyncio.get_running_loop().create_task(job, name=f"room {self.name}: {what}")
+        self._tasks.add(task)
         task.add_done_callback(self._done)
 
     def _done(self, task: asyncio.Task[None]) -> None:
-        self._ads.discard(task)
+        self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
-            log.error("room %s: a task failed", self.name, exc_info=task.exception())
+            log.error("room %s: %s failed", self.name, task.get_name(), exc_info=task.exception())
 
 
 async def _deliver(participant: Participant, event: RoomEvent) -> None:

@@ -75,8 +75,8 @@ def build_app(relay: Relay) -> web.Application:
 async def _start_loading(app: web.Application) -> None:
     # aiortc encodes in the default executor: media work yields to speech (see priority.py)
     asyncio.get_running_loop().set_default_executor(media_executor())
-    aiortc_audio_level.install()  # aiortc's per-sample loop otherwise holds the event loop (see audiolevel.py)
-    aiortc_vp8_bitrate.install()  # aiortc otherwise restarts the video encoder at every wobble of the estimate (see bitrate.py)
+    aiortc_audio_level.install()  # aiortc's per-sample loop otherwise holds the event loop
+    aiortc_vp8_bitrate.install()  # aiortc otherwise restarts the video encoder at every wobble of the estimate
     app[RELAY].loading = asyncio.ensure_future(app[RELAY].load())
 
 
@@ -99,7 +99,7 @@ async def room_page(request: web.Request) -> web.StreamResponse:
 
 async def healthz(request: web.Request) -> web.Response:
     relay = request.app[RELAY]
-    body = {
+    body: dict[str, bool | int | str] = {
         "ok": relay.ready,
         "passthrough": relay.passthrough,
         "rooms": len(relay.rooms),

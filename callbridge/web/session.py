@@ -12,6 +12,7 @@ from aiohttp import WSMsgType, web
 from callbridge.web.participant import NegotiationError, Participant
 from callbridge.web.room import JoinError, Room
 from callbridge.web.signalling import Answer, Consent, Join, Leave, Offer, SignallingError, parse_message
+from callbridge.workers.interface import MediaPipeline
 from callbridge.workers.pipeline import ParticipantPipeline, PassthroughPipeline
 from callbridge.workers.priority import in_normal_thread
 
@@ -86,7 +87,7 @@ class Session:
                 self.room.on_face(holder[0], quality, loop)
 
         if self.passthrough:
-            pipeline: Any = PassthroughPipeline(join.name, join.consent)
+            pipeline: MediaPipeline = PassthroughPipeline(join.name, join.consent)
         else:
             services = self.room.services
             # its speech and face threads must not inherit the media executor's lower priority

@@ -1,4 +1,4 @@
-"""Signalling messages from pages, validated at the edge (see README "Signalling")."""
+"""Signalling messages from pages, validated at the edge (see docs/interfaces.md)."""
 
 from __future__ import annotations
 

@@ -18,13 +18,13 @@ import av
 import numpy as np
 
 from adengine.facebank import FaceBank, FaceCrop, wipe
-from adengine.renderer import AdRenderer, RenderedAd
+from adengine.renderer import BETTER_BY, AdRenderer, RenderedAd
 from adengine.tracker import MediapipeFaceTracker
 from callbridge.config.services import PLAIN_LABEL, Services
 from callbridge.media.adbreak import AdMedia
 from callbridge.workers.faces import FaceWorker
-from callbridge.workers.speech import SpeechSink, SpeechWorker
 from triggers import TriggerEngine
+from triggers.worker import SpeechSink, SpeechWorker
 
 log = logging.getLogger(__name__)
 # A render just begun is worth waiting this long for rather than showing the plain ad.
@@ -132,7 +132,7 @@ class ParticipantPipeline:
             if renderer is None:
                 continue
             current = renderer.wait(0) if renderer.ready else None
-            if current is not None and best.quality.score < current.face_quality + 0.1:
+            if current is not None and best.quality.score < current.face_quality + BETTER_BY:
                 continue
             copy = _copy(best)
             finished = renderer.wait(0) if renderer.ready else None

@@ -229,14 +229,15 @@ def _call(alice: Participant, bob: Participant, url: str, tmp_path: Path) -> Non
     # Both pages see both joins.
     for viewer in (alice, bob):
         for who in ("alice", "bob"):
-            _wait(lambda: viewer.find("joined", who), JOIN_TIMEOUT_S - (time.monotonic() - t_join),
+            _wait(lambda viewer=viewer, who=who: viewer.find("joined", who), JOIN_TIMEOUT_S - (time.monotonic() - t_join),
                   f"{viewer.name}'s page never got a `joined` event for {who}")  # fmt: skip
     print(f"both joined (seen on both pages) after {time.monotonic() - t_join:.1f} s")
 
     # Alice's live video plays in her tile on Bob's page; mark the element and stream.
     live = _wait_playing(bob, "alice", mark="e2e")
     print(
-        f"alice's video on bob's page after {time.monotonic() - t_join:.1f} s: {live['videoWidth']}x{live['videoHeight']}"
+        f"alice's video on bob's page after {time.monotonic() - t_join:.1f} s: "
+        f"{live['videoWidth']}x{live['videoHeight']}"
     )
     if live["adStarted"]:
         raise Failure(
@@ -299,7 +300,8 @@ def _call(alice: Participant, bob: Participant, url: str, tmp_path: Path) -> Non
     label = ai_label if personalised else plain_label
     if not personalised:
         print(
-            f"NOTE: the ad was the plain template (personalised=false) although alice consented; checking for {label.text!r}"
+            "NOTE: the ad was the plain template (personalised=false) although alice consented; "
+            f"checking for {label.text!r}"
         )
 
     # Sample frames while the ad is on: the label must show, the tile must be big,
@@ -321,7 +323,8 @@ def _call(alice: Participant, bob: Participant, url: str, tmp_path: Path) -> Non
         last = during[-1]
         cv2.imwrite(str(tmp_path / "bob_sees_alice_ad_unlabelled.png"), cv2.cvtColor(last["frame"], cv2.COLOR_RGB2BGR))
         raise Failure(
-            f"no disclosure label {label.text!r} on alice's tile on bob's page within {LABEL_SEEN_TIMEOUT_S} s of ad-start"
+            f"no disclosure label {label.text!r} on alice's tile on bob's page "
+            f"within {LABEL_SEEN_TIMEOUT_S} s of ad-start"
             f" ({len(during)} frames sampled; last saved as bob_sees_alice_ad_unlabelled.png)"
         )
     cv2.imwrite(str(tmp_path / "bob_sees_alice_ad.png"), cv2.cvtColor(labelled["frame"], cv2.COLOR_RGB2BGR))
@@ -340,7 +343,8 @@ def _call(alice: Participant, bob: Participant, url: str, tmp_path: Path) -> Non
     big = _wait(lambda: (lambda i: i if i["adEnded"] or (i["rect"]["w"] >= 480 and i["rect"]["h"] >= 360) else None)(bob.grab("alice")),
                 1.0, "alice's tile on bob's page never reached 480x360 CSS px during the ad")  # fmt: skip
     assert big["rect"]["w"] >= 480 and big["rect"]["h"] >= 360, (
-        f"alice's tile on bob's page was {big['rect']} CSS px when the ad ended; it needs at least 480x360 during the ad"
+        f"alice's tile on bob's page was {big['rect']} CSS px when the ad ended; "
+        "it needs at least 480x360 during the ad"
     )
     print(f"tile during the ad: {big['rect']} CSS px")
 
@@ -433,6 +437,7 @@ def _same_tile(info: dict, track_id: str, when: str) -> None:
         f"{when}: alice's tile on bob's page has a different srcObject than before the ad"
     )
     assert info["trackId"] == track_id, (
-        f"{when}: alice's video track on bob's page changed ({track_id} -> {info['trackId']}); the ad must come in the same track"
+        f"{when}: alice's video track on bob's page changed ({track_id} -> {info['trackId']}); "
+        "the ad must come in the same track"
     )
     assert info["trackState"] == "live", f"{when}: alice's video track on bob's page is {info['trackState']}"

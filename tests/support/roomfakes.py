@@ -2,31 +2,51 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import time
+from pathlib import Path
 from types import SimpleNamespace
 
-import pytest
+import av
 
 from callbridge.config.store import Store
 from callbridge.media.adbreak import AdMedia
 from callbridge.media.tracks import Program
 from callbridge.web.participant import NegotiationError
 from callbridge.web.room import Room
+from callbridge.workers.interface import MediaPipeline
 
 
 class FakePipeline:
-    def __init__(self, consent: bool, media: AdMedia | None = None) -> None:
+    """A MediaPipeline that plays `media` for every trigger and records which templates it was asked for."""
+
+    def __init__(self, name: str, consent: bool, media: AdMedia | None = None) -> None:
+        self.name = name
         self.consent = consent
         self.media = media
         self.asked: list[str] = []
+        self.closed = False
+
+    def feed_audio(self, frame: av.AudioFrame, received_t: float) -> None:
+        pass
+
+    def feed_video(self, frame: av.VideoFrame, received_t: float) -> None:
+        pass
 
     def set_consent(self, consent: bool) -> None:
         self.consent = consent
 
-    def ad_media(self, template: str) -> AdMedia | None:
-        self.asked.append(template)
+    def ad_media(self, template_name: str) -> AdMedia | None:
+        self.asked.append(template_name)
         return self.media
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def _check_protocol(fake: FakePipeline) -> MediaPipeline:
+    return fake  # mypy checks that the fake has the pipeline's interface
 
 
 class FakeParticipant:
@@ -34,17 +54,15 @@ class FakeParticipant:
 
     def __init__(self, name: str, consent: bool = False, connected: bool = True, media: AdMedia | None = None) -> None:
         self.name = name
-        self.pipeline = FakePipeline(consent, media)
+        self.pipeline = FakePipeline(name, consent, media)
         self.media_up = connected
-        self.joined_event: dict | None = None
-        self.face_event: dict | None = None
         self.video, self.audio = Program("video"), Program("audio")
-        self.ad = None
         self.sent: list[dict] = []
         self.stopped: list[str] = []
         self.received_from: list[list[str]] = []
         self.closed = 0
         self.fail_receive: Exception | None = None
+        self._kinds: dict[str, asyncio.Event] = {}
 
     @property
     def consent(self) -> bool:
@@ -52,6 +70,16 @@ class FakeParticipant:
 
     async def send(self, message: dict) -> None:
         self.sent.append(message)
+        if message.get("type") == "event":
+            self._arrived(message["event"]["type"]).set()
+
+    async def got(self, kind: str, timeout: float = 5.0) -> dict:
+        """Wait until an event of `kind` has reached this page; the first one."""
+        await asyncio.wait_for(self._arrived(kind).wait(), timeout)
+        return self.events(kind)[0]
+
+    def _arrived(self, kind: str) -> asyncio.Event:
+        return self._kinds.setdefault(kind, asyncio.Event())
 
     def stop_receiving(self, name: str) -> None:
         self.stopped.append(name)
@@ -67,8 +95,6 @@ class FakeParticipant:
 
     async def close(self) -> None:
         self.closed += 1
-        if self.ad is not None:  # as Participant.close does
-            self.ad.cancel()
 
     def events(self, kind: str | None = None) -> list[dict]:
         assert all(m["type"] == "event" for m in self.sent)
@@ -80,9 +106,9 @@ class PageGone(FakeParticipant):
         raise ConnectionResetError("the page has gone")
 
 
-@pytest.fixture
-def room(tmp_path):
-    return Room("lobby", SimpleNamespace(store=Store(tmp_path)))
+def make_room(data_dir: Path, name: str = "lobby") -> Room:
+    """A room on a real Store in `data_dir`, with no models (the fakes need none)."""
+    return Room(name, SimpleNamespace(store=Store(data_dir)))  # type: ignore[arg-type]
 
 
 def consent_log(room: Room) -> list[tuple]:

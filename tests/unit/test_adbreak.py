@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import threading
 import time
 
 import av
@@ -14,6 +15,7 @@ from aiortc.mediastreams import MediaStreamError
 from callbridge.media.adbreak import AdBreak, AdMedia, audio_frames, letterbox
 from callbridge.media.tracks import RATE_WINDOW, Program
 from tests.support.audio import AD_COLOUR, pcm, sine
+from tests.support.clock import EPOCH, JumpingClock
 
 
 def ad_frames(width: int = 48, height: int = 24):
@@ -58,12 +60,12 @@ def test_an_ad_break_plays_into_the_programs_and_comes_back_to_live():
         assert await vtrack.recv() is first
         vgot, agot = asyncio.ensure_future(collect(vtrack)), asyncio.ensure_future(collect(atrack))
         starts: list[float] = []
+        on_air = asyncio.Event()
         held_back: list = []
         ad = AdBreak(media, video, audio)
 
-        async def push_live() -> None:
-            while not starts:
-                await asyncio.sleep(0.01)
+        async def push_live() -> None:  # the sender's camera and microphone go on during the ad
+            await on_air.wait()
             while video.on_air:
                 frames = live_video(value=99), live_audio()
                 assert not video.live(frames[0]) and not audio.live(frames[1])
@@ -72,13 +74,12 @@ def test_an_ad_break_plays_into_the_programs_and_comes_back_to_live():
 
         began = time.time()
         pusher = asyncio.ensure_future(push_live())
-        await ad.play(starts.append)
+        await ad.play(lambda t: (starts.append(t), on_air.set()))
         ended = time.time()
         await pusher
         assert not video.on_air and not audio.on_air
         after = live_video(value=50)
         assert video.live(after)
-        await asyncio.sleep(0.01)
         video.close()
         audio.close()
         return ad, starts, began, ended, held_back, after, await vgot, await agot, vtrack, atrack
@@ -105,29 +106,32 @@ def test_an_ad_break_plays_into_the_programs_and_comes_back_to_live():
     assert np.abs(pcm(aframes[:20])).max() > 5000  # the tone, not the live audio's constant 3
 
 
-def test_cancel_stops_an_ad_break_early():
+def test_cancel_stops_an_ad_break_early(monkeypatch):
     media = AdMedia(
         "tiny", ad_frames(32, 24), fps=10.0, frame_count=15, audio=None, sample_rate=None, personalised=False
     )
+    clock = JumpingClock()
 
     async def scenario():
         video, audio = Program("video"), Program("audio")
         video.live(live_video())
-        vtrack = video.subscribe()
-        got = asyncio.ensure_future(collect(vtrack))
-        ad = AdBreak(media, video, audio)
-        loop = asyncio.get_running_loop()
-        began = time.monotonic()
-        await asyncio.wait_for(ad.play(lambda t: loop.call_later(0.25, ad.cancel)), 5.0)
-        took = time.monotonic() - began
-        on_air = video.on_air or audio.on_air
-        video.close()
-        return ad, took, on_air, await got
+        ad = AdBreak(media, video, audio, clock=clock)
+        real_inject = video.inject
 
-    ad, took, on_air, frames = asyncio.run(scenario())
-    assert not on_air
-    assert took < 1.0
-    assert 1 <= ad.frames_sent < 15 and len(frames) == ad.frames_sent
+        def inject(frame):  # the third frame on air: cancel, as a leaving speaker does
+            real_inject(frame)
+            if ad.frames_sent == 2:
+                ad.cancel()
+
+        monkeypatch.setattr(video, "inject", inject)
+        await asyncio.wait_for(ad.play(lambda t: None), 5.0)
+        return ad, video.on_air or audio.on_air
+
+    ad, on_air = asyncio.run(scenario())
+    assert not on_air and ad.cancelled
+    assert 3 <= ad.frames_sent <= 4  # a frame already handed to the loop may still go out
+    assert len(clock.thread_deadlines) <= 4  # the video thread stopped at its next wait
+    assert ad.last_frame_t - ad.first_frame_t < media.duration_s
 
 
 def test_an_ad_break_without_a_live_size_uses_640x480():
@@ -205,12 +209,15 @@ def test_an_ad_break_hands_back_to_live_on_a_keyframe():
 
 
 def test_the_picture_does_not_wait_for_the_soundtrack(monkeypatch):
-    # converting the soundtrack is slow here; the first ad frame goes out first,
+    # converting the soundtrack may be slow; the first ad frame goes out first,
     # and the sound catches up in step with the picture (no frame is lost)
     import callbridge.media.adbreak as adbreak
 
+    first_out = threading.Event()
+    order: list[str] = []
+
     def slow_audio_frames(*args):
-        time.sleep(0.3)
+        order.append("soundtrack waits" if first_out.wait(5.0) else "soundtrack gave up waiting")
         return audio_frames(*args)
 
     monkeypatch.setattr(adbreak, "audio_frames", slow_audio_frames)
@@ -218,22 +225,23 @@ def test_the_picture_does_not_wait_for_the_soundtrack(monkeypatch):
     media = AdMedia(
         "tiny", ad_frames(), fps=10.0, frame_count=15, audio=soundtrack, sample_rate=44_100, personalised=True
     )
+    clock = JumpingClock()
 
     async def scenario():
         video, audio = Program("video"), Program("audio")
         video.live(live_video())
         atrack = audio.subscribe()
         sound = asyncio.ensure_future(collect(atrack))
-        began = time.monotonic()
-        first: list[float] = []
-        await AdBreak(media, video, audio).play(lambda t: first.append(time.monotonic()))
-        took = time.monotonic() - began
+        ad = AdBreak(media, video, audio, clock=clock)
+        await asyncio.wait_for(ad.play(lambda t: (order.append("first frame"), first_out.set())), 10.0)
         audio.close()
-        return first[0] - began, took, await sound
+        return ad, await sound
 
-    first_after, took, sound = asyncio.run(scenario())
-    assert first_after < 0.15
-    assert len(sound) == 75 and took < media.duration_s + 0.2
+    ad, sound = asyncio.run(scenario())
+    assert order == ["first frame", "soundtrack waits"]
+    assert len(sound) == 75  # every 20 ms of the 1.5-s soundtrack, none lost while it caught up
+    start = ad.first_frame_t - EPOCH
+    assert clock.loop_deadlines == pytest.approx([start + 0.02 * k for k in range(75)])  # in step with the picture
 
 
 def test_a_prepared_break_goes_on_air_before_any_thread_hop(monkeypatch):
@@ -287,28 +295,29 @@ def test_an_ad_break_follows_a_slower_live_video(monkeypatch):
     """A 20-fps ad in place of 10-fps live video: every second frame, 1/10 s apart, for the ad's whole length."""
     now = [100.0]
     video, audio = Program("video", clock=lambda: now[0]), Program("audio")
-    for k in range(RATE_WINDOW):
+    for _ in range(RATE_WINDOW):
         video.live(live_video())
         now[0] += 0.1
     assert video.live_fps == pytest.approx(10.0)
     source = [np.full((24, 32, 3), 8 * i, np.uint8) for i in range(30)]  # frame i is grey 8 * i
     media = AdMedia("tiny", source, fps=20.0, frame_count=30, audio=None, sample_rate=None, personalised=False)
 
+    clock = JumpingClock()
+
     async def scenario():
-        track = video.subscribe()
-        got = asyncio.ensure_future(collect(track))
-        handed: list[float] = []
+        handed: list = []
         real_inject = video.inject
-        monkeypatch.setattr(video, "inject", lambda frame: (handed.append(time.monotonic()), real_inject(frame)))
-        ad = AdBreak(media, video, audio)
+        monkeypatch.setattr(video, "inject", lambda frame: (handed.append(frame), real_inject(frame)))
+        ad = AdBreak(media, video, audio, clock=clock)
         assert ad.fps == pytest.approx(10.0)
         await ad.play(lambda t: None)
         video.close()
-        return ad, handed, await got
+        return ad, handed
 
-    ad, handed, frames = asyncio.run(scenario())
+    ad, frames = asyncio.run(scenario())
     assert ad.frames_sent == len(frames) == round(media.duration_s * 10) == 15
     greys = [int(np.median(f.to_ndarray(format="rgb24")[60:180, 40:280])) for f in frames]
     assert [round(g / 16) for g in greys] == list(range(15))  # source frames 0, 2, 4, ...
-    gaps = np.diff(handed)
-    assert np.median(gaps) == pytest.approx(0.1, abs=0.02)
+    start = ad.first_frame_t - EPOCH
+    # frames 1..14 each at its time from the first, then the last one held for its own 1/10 s
+    assert clock.thread_deadlines == pytest.approx([start + 0.1 * i for i in range(1, 16)])

@@ -245,23 +245,23 @@ def test_size_follows_the_live_video_even_while_on_air():
 def test_live_fps_is_the_rate_live_video_comes_in_at_even_while_on_air():
     clock = FakeClock()
     program = Program("video", clock=clock)
-    for k in range(RATE_WINDOW // 2 - 1):
+    for _k in range(RATE_WINDOW // 2 - 1):
         program.live(video_frame())
         clock.advance(1 / 15)
     assert program.live_fps is None  # too few frames to tell
     program.on_air = True  # held-back frames still say how fast the sender sends
-    for k in range(RATE_WINDOW):
+    for _k in range(RATE_WINDOW):
         program.live(video_frame())
         clock.advance(1 / 15)
     assert program.live_fps == pytest.approx(15.0)
-    for k in range(RATE_WINDOW):  # it follows a change within the window
+    for _k in range(RATE_WINDOW):  # it follows a change within the window
         program.live(video_frame())
         clock.advance(1 / 30)
     assert program.live_fps == pytest.approx(30.0)
     program.inject(video_frame())  # ad frames do not count
     assert program.live_fps == pytest.approx(30.0)
     audio = Program("audio", clock=clock)
-    for k in range(RATE_WINDOW):
+    for _k in range(RATE_WINDOW):
         audio.live(audio_frame())
         clock.advance(0.02)
     assert audio.live_fps is None

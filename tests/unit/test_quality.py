@@ -63,7 +63,10 @@ def drawn_face(
     return frame, points.astype(np.float32)
 
 
-def face_at(landmarks: np.ndarray, pose: HeadPose = HeadPose(0.0, 0.0, 0.0)) -> Face:
+FRONTAL = HeadPose(0.0, 0.0, 0.0)
+
+
+def face_at(landmarks: np.ndarray, pose: HeadPose = FRONTAL) -> Face:
     x0, y0 = landmarks.min(axis=0)
     x1, y1 = landmarks.max(axis=0)
     return Face(
@@ -71,7 +74,7 @@ def face_at(landmarks: np.ndarray, pose: HeadPose = HeadPose(0.0, 0.0, 0.0)) -> 
     )
 
 
-def quality(frame: np.ndarray, landmarks: np.ndarray, pose: HeadPose = HeadPose(0.0, 0.0, 0.0)) -> FaceQuality:
+def quality(frame: np.ndarray, landmarks: np.ndarray, pose: HeadPose = FRONTAL) -> FaceQuality:
     return assess_quality(frame, face_at(landmarks, pose))
 
 

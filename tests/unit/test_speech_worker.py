@@ -10,9 +10,9 @@ import av
 import numpy as np
 import pytest
 
-from callbridge.workers.speech import ReceiveClock, SpeechWorker
 from triggers import SAMPLE_RATE, StreamResampler
 from triggers.events import TranscriptEvent, TriggerEvent
+from triggers.worker import ReceiveClock, SpeechWorker
 
 FRAME = 960  # 20 ms at 48 kHz
 T0 = 1_000_000.0  # receive times of the fake network, far in the past
@@ -149,7 +149,7 @@ def test_a_phrase_end_is_never_later_than_the_emission():
 
 
 def test_a_failing_engine_is_replaced_and_later_times_stay_on_the_calls_clock(caplog):
-    caplog.set_level(logging.ERROR, logger="callbridge.workers.speech")
+    caplog.set_level(logging.ERROR, logger="triggers.worker")
     fail = threading.Event()
     engines: list[ScriptedEngine] = []
 
@@ -269,7 +269,7 @@ def test_audio_arriving_during_a_catch_up_does_not_shift_the_new_engines_clock()
             return True
 
     hook = PushDuringCatchUp()
-    logging.getLogger("callbridge.workers.speech").addFilter(hook)
+    logging.getLogger("triggers.worker").addFilter(hook)
     try:
         worker.push(audio_frame(), received[0])
         assert entered.wait(3.0)
@@ -278,8 +278,75 @@ def test_audio_arriving_during_a_catch_up_does_not_shift_the_new_engines_clock()
         release.set()
         ((event, _, _),) = sink.wait_for(1)
     finally:
-        logging.getLogger("callbridge.workers.speech").removeFilter(hook)
+        logging.getLogger("triggers.worker").removeFilter(hook)
         release.set()
         worker.close()
     origin = stream_ends(n)[-1] - 1.0  # the newest second of the backlog, not of what came after
     assert event.phrase_end_s == pytest.approx(origin + 0.4)
+
+
+class FlushingEngine(ScriptedEngine):
+    """A scripted engine whose flush (end of stream) emits one last event."""
+
+    def __init__(self, script: list[tuple[float, object]], at_flush: object) -> None:
+        super().__init__(script)
+        self.at_flush = at_flush
+        self.flushed = False
+
+    def flush(self) -> list:
+        self.flushed = True
+        return [self.at_flush]
+
+
+def test_16k_samples_map_a_phrase_end_to_the_chunk_that_held_it():
+    """`listen --realtime` pushes 16 kHz chunks: the phrase end's receive time is its chunk's, exactly."""
+    sink = Sink()
+    worker = SpeechWorker(lambda: ScriptedEngine([(0.6, trigger(0.51, 0.6))]), sink, name="speech-test-16k")
+    fed = [T0 + 0.02 * k + 0.001 * (k % 4) for k in range(50)]
+    try:
+        for t in fed:
+            worker.push_samples(np.zeros(320, np.float32), t)
+        (event, emitted_t, phrase_end_t), *_ = sink.wait_for(1)
+    finally:
+        worker.close()
+    assert event == trigger(0.51, 0.6)
+    assert phrase_end_t == fed[25]  # 0.51 s lies in the 26th 20 ms chunk, (0.50, 0.52]
+
+
+def test_a_draining_close_recognises_all_pending_audio_then_flushes():
+    engines: list[FlushingEngine] = []
+    final = TranscriptEvent("", "the end", 0.9, 1.0, True)
+
+    def make() -> FlushingEngine:
+        engines.append(FlushingEngine([], final))
+        return engines[-1]
+
+    sink = Sink()
+    worker = SpeechWorker(make, sink, name="speech-test-drain")
+    for k in range(100):  # 2 s pushed at once: more than the worker has taken when close() is called
+        worker.push_samples(np.zeros(320, np.float32), T0 + 0.02 * k)
+    worker.close(timeout=None, drain=True)
+    assert len(engines) == 1 and engines[0].fed == 100 * 320 and engines[0].flushed
+    assert [event for event, _, _ in sink.got] == [final]
+    assert "speech-test-drain" not in [t.name for t in threading.enumerate()]
+
+
+def test_a_plain_close_drops_pending_audio_and_does_not_flush():
+    engines: list[FlushingEngine] = []
+    gate = threading.Event()
+
+    class SlowEngine(FlushingEngine):
+        def feed(self, samples: np.ndarray) -> list:
+            gate.wait(2.0)
+            return super().feed(samples)
+
+    worker = SpeechWorker(lambda: engines.append(SlowEngine([], None)) or engines[-1], Sink(), name="speech-test-drop")
+    worker.push_samples(np.zeros(320, np.float32), T0)
+    wait_until(lambda: bool(engines))
+    for k in range(1, 50):
+        worker.push_samples(np.zeros(320, np.float32), T0 + 0.02 * k)
+    closer = threading.Thread(target=worker.close, kwargs={"timeout": 3.0})
+    closer.start()
+    gate.set()
+    closer.join()
+    assert engines[0].fed == 320 and not engines[0].flushed

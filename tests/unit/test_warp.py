@@ -51,7 +51,10 @@ def test_the_blend_mask_is_solid_inside_soft_at_the_edge_and_open_at_the_mouth()
     pts[list(INNER_LIPS)] = np.stack([320 + 30 * np.cos(ring), 300 + 12 * np.sin(ring)], 1)
     m = build_frame_map(pts, triangulate(pts), (480, 640))
     alpha = face_alpha(m, pts)
-    local = lambda x, y: alpha[int(y) - m.y0, int(x) - m.x0]
+
+    def local(x, y):
+        return alpha[int(y) - m.y0, int(x) - m.x0]
+
     assert local(320, 200) > 0.95  # inside the face
     assert local(320, 300) < 0.1  # inside the mouth: the actor's mouth shows
     assert alpha[m.tri < 0].max() == 0.0  # never outside the face

@@ -2,10 +2,9 @@
 
 aiortc computes the RFC 6465 level (the ssrc-audio-level header extension) of
 each outgoing 20 ms frame in a Python loop over every sample, on the event
-loop. In a two-person browser call that loop was a third of the time the
-relay's event loop held the GIL (py-spy, 2026-12-02), time taken from the
-packets of every stream and from the speech threads. `install` swaps in the
-same arithmetic done in one numpy pass.
+loop, where it holds the GIL against the packets of every stream and the
+speech threads (docs/experiments.md, 'Audio level in numpy'). `install` swaps
+in the same arithmetic done in one numpy pass.
 """
 
 from __future__ import annotations
@@ -27,7 +26,7 @@ def audio_level_dbov(frame: AudioFrame) -> int:
     Like aiortc, it sums the squares of every s16 value in the frame's first
     plane (all channels, interleaved) and divides by the samples per channel.
     """
-    values = np.frombuffer(frame.planes[0], dtype=np.int16).astype(np.int64)
+    values = np.frombuffer(memoryview(frame.planes[0]), dtype=np.int16).astype(np.int64)
     rms = math.sqrt(float(np.dot(values, values)) / (frame.samples * _MAX_SAMPLE * _MAX_SAMPLE))
     if rms <= 0:
         return _MIN_LEVEL

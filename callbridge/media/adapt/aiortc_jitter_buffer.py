@@ -27,8 +27,11 @@ class FrameJitterBuffer(JitterBuffer):
     def _remove_frame(self, sequence_number: int) -> JitterFrame | None:
         packets: list[RtpPacket] = []
         complete = False
+        origin = self._origin
+        if origin is None:  # nothing received yet (add() sets it before it calls here)
+            return None
         for count in range(self.capacity):
-            packet = self._packets[(self._origin + count) % self.capacity]
+            packet = self._packets[(origin + count) % self.capacity]
             if packet is None:
                 break
             if packets and packet.timestamp != packets[0].timestamp:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 
-from aiortc import rtcpeerconnection
+from aiortc import RTCSessionDescription, rtcpeerconnection
 from aiortc.codecs import CODECS, HEADER_EXTENSIONS
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters, RTCRtpHeaderExtensionParameters
 
@@ -54,7 +54,7 @@ def agreed_codecs(pc: rtcpeerconnection.RTCPeerConnection) -> Codecs:
 
 async def create_offer(
     pc: rtcpeerconnection.RTCPeerConnection, extensions: Extensions | None, codecs: Codecs | None = None
-):
+) -> RTCSessionDescription:
     """pc.createOffer() with the page's extension IDs and payload types in place of aiortc's."""
     saved = rtcpeerconnection.HEADER_EXTENSIONS, rtcpeerconnection.CODECS
     # createOffer reads both tables before its first await (it has none), so no

@@ -3,10 +3,9 @@
 aiortc's VP8 encoder cannot change its bitrate in place: when the target moves
 by more than 10% it opens a new libvpx context, which starts on a keyframe with
 a fresh rate controller. And it moves the target on every REMB packet the
-receiver sends. In the browser bench (2026-12-02) Chromium's estimate for the
-listener's stream swung between 0.17 and 2.3 Mbit/s; the encoder restarted 72
-times in 145 s, each keyframe a burst that made the estimate swing again, and
-the ad reached the page in bursts with gaps of up to 2 s.
+receiver sends, so a wobbling estimate restarts the encoder again and again;
+each keyframe is a burst that moves the estimate once more, and the picture
+reaches the page in bursts (docs/experiments.md, 'Steady bitrate').
 
 `install` puts a `SteadyBitrate` in front of each encoder's target: a rise is
 taken when it is large and the last change is a while old, a fall soon, so
@@ -19,11 +18,14 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import cast
 
 from aiortc.codecs import vpx
 
 log = logging.getLogger(__name__)
-AIORTC_TARGET = vpx.Vp8Encoder.target_bitrate  # aiortc's own property, as shipped
+# aiortc's own property, as shipped. Read on the class, a property is the property object;
+# mypy types it as the getter/setter pair instead.
+AIORTC_TARGET = cast(property, vpx.Vp8Encoder.target_bitrate)
 
 
 @dataclass
@@ -56,19 +58,20 @@ def _steady_setter(clock: Callable[[], float]) -> Callable[[vpx.Vp8Encoder, int]
     def set_target(encoder: vpx.Vp8Encoder, bitrate: int) -> None:
         steady = encoder.__dict__.get("_steady")
         if steady is None:
-            steady = encoder.__dict__["_steady"] = SteadyBitrate(AIORTC_TARGET.fget(encoder))
+            steady = encoder.__dict__["_steady"] = SteadyBitrate(AIORTC_TARGET.__get__(encoder))
         if steady.follow(bitrate, clock()):
             log.debug("video encoder target now %d kbit/s", steady.current // 1000)
-            AIORTC_TARGET.fset(encoder, steady.current)
+            AIORTC_TARGET.__set__(encoder, steady.current)
 
     return set_target
 
 
 def install(clock: Callable[[], float] = time.monotonic) -> None:
     """Route every VP8 encoder's target bitrate through a SteadyBitrate."""
-    vpx.Vp8Encoder.target_bitrate = property(AIORTC_TARGET.fget, _steady_setter(clock))  # type: ignore[method-assign]
+    # mypy types the property as its getter/setter pair, so refuses a property in its place.
+    vpx.Vp8Encoder.target_bitrate = property(AIORTC_TARGET.fget, _steady_setter(clock))  # type: ignore[assignment]
 
 
 def uninstall() -> None:
     """Back to aiortc's own behaviour (tests)."""
-    vpx.Vp8Encoder.target_bitrate = AIORTC_TARGET  # type: ignore[method-assign]
+    vpx.Vp8Encoder.target_bitrate = AIORTC_TARGET  # type: ignore[assignment]  # as in install()

@@ -1,9 +1,11 @@
-"""One participant's call audio -> trigger engine, on a thread of its own.
+"""One audio stream -> trigger engine, on a thread of its own, fed at the pace audio arrives.
 
-The event loop only copies each 20 ms frame's samples and appends them; the
-worker resamples everything pending at each wake-up, so a slow decode makes the
-next one cover more audio instead of building a queue. If the engine raises, the failure is
-logged and a fresh engine carries on from the current audio: the call goes on.
+The caller (an event loop, or a file fed at wall-clock pace) only copies samples
+and appends them. The worker resamples everything pending at each wake-up, so a
+slow decode makes the next one cover more audio instead of building a queue. If
+the engine raises, the failure is logged and a fresh engine carries on from the
+current audio: the stream goes on. `callbridge listen --realtime` and the relay
+run this same worker.
 """
 
 from __future__ import annotations
@@ -19,11 +21,17 @@ from dataclasses import dataclass
 import av
 import numpy as np
 
-from triggers import SAMPLE_RATE, Event, StreamResampler, TranscriptEvent, TriggerEngine, TriggerEvent
+from triggers.audio import SAMPLE_RATE, StreamResampler
+from triggers.engine import TriggerEngine
+from triggers.events import Event, TranscriptEvent, TriggerEvent
 
 log = logging.getLogger(__name__)
 MAX_PENDING_S = 10.0  # more unrecognised audio than this: the engine is restarted on fresh audio
 CLOCK_SPAN_S = 120.0  # how far back phrase ends can be mapped to receive times
+
+EngineFactory = Callable[[], TriggerEngine]
+# event on the stream's clock, wall time it was emitted, wall time the phrase end was received (triggers only)
+SpeechSink = Callable[[Event, float, float | None], None]
 
 
 class ReceiveClock:
@@ -47,76 +55,83 @@ class ReceiveClock:
 
 @dataclass(frozen=True)
 class _Received:
-    """One live frame's interleaved s16 samples, as pushed."""
+    """One pushed piece of audio: interleaved s16 at any rate, or 16 kHz mono float32 (rate 0)."""
 
-    pcm: np.ndarray
+    samples: np.ndarray
     rate: int
     channels: int
     received_t: float
 
 
-EngineFactory = Callable[[], TriggerEngine]
-SpeechSink = Callable[[Event, float, float | None], None]  # event on the call's clock, emitted_t, phrase_end_t
-
-
 class SpeechWorker:
-    """Feeds one participant's audio to a TriggerEngine; events come back on `sink` (worker thread)."""
+    """Feeds one stream's audio to a TriggerEngine; events come back on `sink`, on the worker thread."""
 
     def __init__(self, make_engine: EngineFactory, sink: SpeechSink, name: str = "speech") -> None:
         self._make_engine = make_engine
         self._sink = sink
         self._resampler = StreamResampler()
         self.clock = ReceiveClock()
-        self._received = 0  # samples resampled (16 kHz), the call's audio clock; worker thread only
+        self._received = 0  # samples at 16 kHz so far: the stream's audio clock; worker thread only
         self._pending: list[_Received] = []
-        self._engine_origin = 0  # call sample at which the current engine started
+        self._engine_origin = 0  # stream sample at which the current engine started
         self._cond = threading.Condition()
         self._closing = False
+        self._draining = False
         self.restarts = 0
         self._engine: TriggerEngine | None = None
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
 
     def push(self, frame: av.AudioFrame, received_t: float) -> None:
-        """Take one live s16 frame (any rate and layout), received from the network at `received_t`.
+        """Take one s16 frame (any rate and layout), received at wall time `received_t`.
 
-        Runs on the event loop, so it only copies the samples (the frame itself
-        is shared with the receivers' encoders); the worker resamples them.
+        Only copies the samples (the frame may be shared with encoders); the worker resamples them.
         """
-        received = _Received(
-            frame.to_ndarray().reshape(-1).copy(), frame.sample_rate, len(frame.layout.channels), received_t
-        )
-        with self._cond:
-            self._pending.append(received)
-            self._cond.notify()
+        pcm = frame.to_ndarray().reshape(-1).copy()
+        self._append(_Received(pcm, frame.sample_rate, len(frame.layout.channels), received_t))
+
+    def push_samples(self, samples: np.ndarray, received_t: float) -> None:
+        """Take 16 kHz mono float32 samples, as `triggers.load_audio` gives them."""
+        self._append(_Received(np.asarray(samples, np.float32), 0, 1, received_t))
 
     def set_phrases(self, phrases: list[str]) -> None:
         engine = self._engine
         if engine is not None:
             engine.set_phrases(phrases)
 
-    def close(self, timeout: float = 2.0) -> None:
+    def close(self, timeout: float | None = 2.0, drain: bool = False) -> None:
+        """Stop the worker. With `drain`, first recognise what is pending and flush the engine."""
         with self._cond:
             self._closing = True
-            self._pending.clear()
+            self._draining = drain
+            if not drain:
+                self._pending.clear()
             self._cond.notify()
         self._thread.join(timeout)
+
+    def _append(self, item: _Received) -> None:
+        with self._cond:
+            self._pending.append(item)
+            self._cond.notify()
 
     def _take(self) -> list[_Received] | None:
         with self._cond:
             while not self._pending and not self._closing:
                 self._cond.wait()
-            if self._closing:
+            if self._closing and not (self._draining and self._pending):
                 return None
             pending, self._pending = self._pending, []
             return pending
 
     def _resample(self, pending: list[_Received]) -> tuple[np.ndarray, int]:
-        """16 kHz mono audio of the pending frames, and the call sample it starts at."""
+        """16 kHz mono audio of the pending pieces, and the stream sample it starts at."""
         first = self._received
         pieces = []
         for item in pending:
-            samples = self._resampler.push_s16(item.pcm, item.rate, item.channels)
+            if item.rate:
+                samples = self._resampler.push_s16(item.samples, item.rate, item.channels)
+            else:
+                samples = item.samples
             self._received += len(samples)
             self.clock.record(self._received / SAMPLE_RATE, item.received_t)
             pieces.append(samples)
@@ -130,20 +145,23 @@ class SpeechWorker:
                 self.restarts += 1
                 log.exception("speech worker failed; restarting its engine (restart %d)", self.restarts)
                 self._engine = None
+        if self._draining and self._engine is not None:
+            self._emit_all(self._engine.flush())
 
     def _feed(self, audio: np.ndarray, first_sample: int) -> None:
         if self._engine is None or len(audio) > MAX_PENDING_S * SAMPLE_RATE:
             if self._engine is not None:
-                log.warning(
-                    "speech fell %.1f s behind; listening again from the newest audio", len(audio) / SAMPLE_RATE
-                )
+                behind_s = len(audio) / SAMPLE_RATE
+                log.warning("speech fell %.1f s behind; listening again from the newest audio", behind_s)
                 first_sample += len(audio) - int(SAMPLE_RATE)  # not from _received: more may have come since
                 audio = audio[-int(SAMPLE_RATE) :]
             self._engine = self._make_engine()
             self._engine_origin = first_sample
-        # The engine's clock counts only what it was fed; the call's clock counts from the first frame.
+        self._emit_all(self._engine.feed(audio))
+
+    def _emit_all(self, events: list[Event]) -> None:
+        # The engine's clock counts only what it was fed; the stream's clock counts from the first piece.
         offset_s = self._engine_origin / SAMPLE_RATE
-        events = self._engine.feed(audio)
         emitted_t = time.time()
         for event in events:
             self._emit(event, offset_s, emitted_t)
