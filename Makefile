@@ -9,7 +9,7 @@ APT_TEST := espeak-ng sox flite chromium firefox-esr iproute2 util-linux
 # the trigger bench's held-out voices (bench/heldout.py) come from flite and festival
 APT_BENCH := flite festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts
 
-.PHONY: install install-test demo test bench clean system-runtime system-test system-bench
+.PHONY: install install-test demo lint test bench clean system-runtime system-test system-bench
 
 install: system-runtime $(VENV)/.installed
 
@@ -40,14 +40,21 @@ $(VENV)/.installed-test: $(VENV)/.installed pyproject.toml
 demo: install
 	$(BIN)/callbridge serve --host 127.0.0.1 --port 8080 --data data
 
-test: install-test
+# Style and types: ruff's lint and format check, then mypy (its scope is in pyproject.toml).
+lint: install-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+test: lint
 	$(BIN)/python -m pytest -q
 
+# Run as modules from the repository root, so the bench imports the packages and tests.support as installed.
 bench: install-test system-bench
-	$(BIN)/python bench/triggers.py
-	$(BIN)/python bench/adengine.py
-	$(BIN)/python bench/relay.py
-	$(BIN)/python bench/relay_browser.py
+	$(BIN)/python -m bench.trigger_bench
+	$(BIN)/python -m bench.adengine_bench
+	$(BIN)/python -m bench.relay_bench
+	$(BIN)/python -m bench.browser_bench
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -9,6 +9,7 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
+from callbridge.media.adbreak import MAX_AD_S
 from callbridge.web.participant import NegotiationError, Participant
 from callbridge.web.room import JoinError, Room
 from callbridge.web.signalling import Answer, Consent, Join, Leave, Offer, SignallingError, parse_message
@@ -104,6 +105,7 @@ class Session:
             "room": self.room.name,
             "phrases": [{"phrase": r.phrase, "template": r.template} for r in rules if r.enabled],
             "ice_servers": [],
+            "max_ad_s": MAX_AD_S,  # the page's failsafe restores live video after this (plus slack)
         }
         try:
             await self.room.join(participant, welcome)

@@ -39,6 +39,8 @@ from tests.support.browser.netns import in_loopback_namespace, interfaces, run_i
 from tests.support.browser.report import dump, save_pages, tail
 from tests.support.relayserver import free_port
 
+pytestmark = pytest.mark.e2e
+
 ROOT = Path(__file__).resolve().parents[2]
 TEST_ID = "tests/e2e/test_call.py::test_two_participants_see_the_ad[{listener}]"
 INNER_ENV = "CALLBRIDGE_E2E_INNER"
@@ -119,7 +121,6 @@ def _run_outer(tmp_path: Path, listener: str) -> None:
         )
 
 
-@pytest.mark.integration
 @pytest.mark.parametrize("listener", ["chromium", "firefox"])
 def test_two_participants_see_the_ad(tmp_path: Path, listener: str) -> None:
     """Alice speaks in Chromium; Bob, who must see the ad, is in Chromium or in Firefox."""
@@ -229,7 +230,8 @@ def _call(alice: Participant, bob: Participant, url: str, tmp_path: Path) -> Non
     # Both pages see both joins.
     for viewer in (alice, bob):
         for who in ("alice", "bob"):
-            _wait(lambda viewer=viewer, who=who: viewer.find("joined", who), JOIN_TIMEOUT_S - (time.monotonic() - t_join),
+            left_s = JOIN_TIMEOUT_S - (time.monotonic() - t_join)
+            _wait(lambda viewer=viewer, who=who: viewer.find("joined", who), left_s,
                   f"{viewer.name}'s page never got a `joined` event for {who}")  # fmt: skip
     print(f"both joined (seen on both pages) after {time.monotonic() - t_join:.1f} s")
 
@@ -339,9 +341,13 @@ def _call(alice: Participant, bob: Participant, url: str, tmp_path: Path) -> Non
         f" frame {labelled['videoWidth']}x{labelled['videoHeight']}{how}"
     )
     _same_tile(labelled, track_id, "during the ad")
+
     # The page may enlarge the tile when ad-start arrives; give it a moment.
-    big = _wait(lambda: (lambda i: i if i["adEnded"] or (i["rect"]["w"] >= 480 and i["rect"]["h"] >= 360) else None)(bob.grab("alice")),
-                1.0, "alice's tile on bob's page never reached 480x360 CSS px during the ad")  # fmt: skip
+    def enlarged_or_over() -> dict | None:
+        tile = bob.grab("alice")
+        return tile if tile["adEnded"] or (tile["rect"]["w"] >= 480 and tile["rect"]["h"] >= 360) else None
+
+    big = _wait(enlarged_or_over, 1.0, "alice's tile on bob's page never reached 480x360 CSS px during the ad")
     assert big["rect"]["w"] >= 480 and big["rect"]["h"] >= 360, (
         f"alice's tile on bob's page was {big['rect']} CSS px when the ad ended; "
         "it needs at least 480x360 during the ad"

@@ -11,6 +11,8 @@ import pytest
 from adengine import default_template as dt
 from adengine.media import Clip, probe, read_clip
 
+pytestmark = pytest.mark.integration
+
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory) -> tuple[Path, list[tuple[int, int]]]:

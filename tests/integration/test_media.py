@@ -14,6 +14,8 @@ from PIL import Image
 from adengine.label import DisclosureLabel
 from adengine.media import ClipError, iter_frames, probe, read_clip, read_image, write_mp4
 
+pytestmark = pytest.mark.integration
+
 FPS = 25
 RATE = 48_000
 H, W = 120, 160

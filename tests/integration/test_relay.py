@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from adengine.label import DisclosureLabel
+from callbridge.media.adbreak import MAX_AD_S
 from tests.support import faces
 from tests.support.relayserver import RelayNotHealthy, start_relay
 from tests.support.rtcclient import LoopAudio, LoopVideo, RoomClient, in_call
@@ -157,7 +158,8 @@ def test_malformed_signalling_gets_an_error_and_the_server_stays_up(server: str)
                     msg = await ws.receive(timeout=10)
                     replies.append(json.loads(msg.data)["message"])
                 await ws.send_str('{"type":"join","name":"gina"}')
-                assert json.loads((await ws.receive(timeout=30)).data)["type"] == "welcome"
+                welcome = json.loads((await ws.receive(timeout=30)).data)
+                assert welcome["type"] == "welcome" and welcome["max_ad_s"] == MAX_AD_S  # the page's failsafe
                 await ws.send_str('{"type":"offer","sdp":"v=0\\r\\nnonsense"}')  # no media at all
                 reply = json.loads((await ws.receive(timeout=10)).data)
                 while reply["type"] == "event":

@@ -11,6 +11,8 @@ from tests.support.speech import say
 from triggers.audio import load_audio
 from triggers.vad import VoiceActivity
 
+pytestmark = pytest.mark.integration
+
 
 def two_clauses(tmp_path: Path, gap_s: float) -> tuple[np.ndarray, float, float]:
     """'Shall we have dinner tonight' + gap + 'I know a place'; where the gap starts and ends."""

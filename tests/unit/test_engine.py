@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from tests.support.fakes import ScriptedRecognizer, ScriptedVAD, run, words
-from triggers.engine import EngineConfig, TriggerEngine
+from triggers.engine import MEMORY_S, EngineConfig, TriggerEngine
 from triggers.events import TranscriptEvent, TriggerEvent
 from triggers.matcher import Phrase
 from triggers.verify import DeficitLimits
@@ -424,3 +424,14 @@ def test_a_second_look_counts_only_where_its_rewrite_puts_the_phrase():
 def test_no_sweep_of_an_utterance_where_a_phrase_already_fired():
     engine, rec = make(SENTENCE, [(0.5, 1.7)])
     assert len(triggers(run(engine, 4.0))) == 1 and rec.rewrite_calls == 0
+
+
+def test_rejected_candidates_are_forgotten_like_fired_ones():
+    """A long call must not grow the engine's memory: rejections older than MEMORY_S are dropped."""
+    near_miss = words(("dinner", 0.5, 0.9), ("tomorrow", 0.9, 1.4), ("then", 1.4, 1.7))
+    later = words(("see", MEMORY_S + 10.5, MEMORY_S + 10.8), ("you", MEMORY_S + 10.8, MEMORY_S + 11.2))
+    engine, _ = make(near_miss + later, [(0.5, 1.7), (MEMORY_S + 10.5, MEMORY_S + 11.2)], deficit=15.0)
+    assert triggers(run(engine, 3.0)) == []
+    assert engine._rejected  # remembered: a stable rejection is not checked again
+    run(engine, MEMORY_S + 10.0)
+    assert engine._rejected == set()

@@ -11,7 +11,8 @@ window.callbridge = { events: [] };
   const CAPTION_LINES = 2;             // lines kept under each tile; the older one fades
   const CAPTION_STALE_MS = 9000;       // dim captions after a silence
   const TRIGGER_FLASH_MS = 2600;
-  const AD_FAILSAFE_MS = 25000;        // ads last at most 20 s; restore even if ad-end is lost
+  const AD_FAILSAFE_SLACK_MS = 5000;   // restore live video this long after an ad's longest length, even if ad-end is lost
+  let maxAdMs = 20000;                 // the server's longest ad; "welcome" carries the real value
 
   const $ = (id) => document.getElementById(id);
   const ui = {
@@ -242,6 +243,7 @@ window.callbridge = { events: [] };
   async function handleWelcome(s, msg) {
     s.welcomed = true;
     if (msg.participant) s.name = msg.participant;
+    if (msg.max_ad_s > 0) maxAdMs = msg.max_ad_s * 1000;
     localTile.setName(s.name);
     if (!s.errorShown) clearStatus();
     setConn('busy', 'Joined · connecting media…');
@@ -565,7 +567,7 @@ window.callbridge = { events: [] };
     const prev = ads.get(name);
     if (prev) clearTimeout(prev.timer);
     const durationMs = Number(ev.duration_s) > 0 ? Number(ev.duration_s) * 1000 : 0;
-    const failsafe = Math.max(AD_FAILSAFE_MS, durationMs + 5000);
+    const failsafe = Math.max(maxAdMs, durationMs) + AD_FAILSAFE_SLACK_MS;
     ads.set(name, { event: ev, timer: setTimeout(() => endAd(name), failsafe) });
     const tile = tileFor(name);
     if (tile) enlarge(tile);
