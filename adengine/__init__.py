@@ -1,0 +1,44 @@
+"""Faces -> personalised ad. Knows nothing about audio, WebRTC or ASR.
+
+The public API: track faces in video (`MediapipeFaceTracker`), keep a person's
+best faces in RAM (`FaceBank`, wiped with `wipe`), load ad templates
+(`TemplateLibrary`), render a template with a face (`AdRenderer`, through a
+swap backend from `make_swapper`), and label every synthetic frame
+(`DisclosureLabel`). Media files are read and written with `adengine.media`.
+"""
+
+from adengine.face import FaceError
+from adengine.facebank import FaceBank, FaceCrop, assess_image, wipe
+from adengine.label import DisclosureLabel
+from adengine.media import Clip, ClipError, iter_frames, probe, read_clip, read_image, write_mp4
+from adengine.renderer import BETTER_BY, AdRenderer, RenderedAd
+from adengine.swapper import make_swapper
+from adengine.template import AdTemplate, TemplateError, TemplateLibrary, TemplateMeta
+from adengine.track import TrackError
+from adengine.tracker import MediapipeFaceTracker
+
+__all__ = [
+    "BETTER_BY",
+    "AdRenderer",
+    "AdTemplate",
+    "Clip",
+    "ClipError",
+    "DisclosureLabel",
+    "FaceBank",
+    "FaceCrop",
+    "FaceError",
+    "MediapipeFaceTracker",
+    "RenderedAd",
+    "TemplateError",
+    "TemplateLibrary",
+    "TemplateMeta",
+    "TrackError",
+    "assess_image",
+    "iter_frames",
+    "make_swapper",
+    "probe",
+    "read_clip",
+    "read_image",
+    "wipe",
+    "write_mp4",
+]

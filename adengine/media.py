@@ -154,7 +154,8 @@ def probe(path: str | os.PathLike) -> ClipInfo:
 def _check_limits(path: Path, info: ClipInfo, max_duration_s: float, max_pixels: int) -> None:
     if info.width * info.height > max_pixels:
         raise ClipError(
-            f"{path.name} is {info.width}x{info.height} ({info.width * info.height} pixels a frame); the limit is {max_pixels}"
+            f"{path.name} is {info.width}x{info.height} ({info.width * info.height} pixels a frame); "
+            f"the limit is {max_pixels}"
         )
     if info.duration_s > max_duration_s + 0.5 / info.fps:
         raise ClipError(f"{path.name} is {info.duration_s:.1f} s long; the limit is {max_duration_s:g} s")

@@ -117,7 +117,8 @@ class AdRenderer:
             return
         for i in range(job.total):
             with job.grew:
-                job.grew.wait_for(lambda: len(job.frames) > i or job.done.is_set())
+                # the predicate is used within this iteration only, so binding `i` late is right
+                job.grew.wait_for(lambda: len(job.frames) > i or job.done.is_set())  # noqa: B023
             if i >= len(job.frames):
                 return
             yield job.frames[i]

@@ -28,6 +28,8 @@ from adengine.quiet import native_stderr_muted
 from adengine.smoothing import OneEuroFilter, OneEuroParams
 from models.registry import verify_face_models
 
+DEFAULT_SMOOTHING = OneEuroParams()  # frozen, so one shared default is safe
+
 _verified = False
 
 
@@ -83,7 +85,7 @@ class MediapipeFaceTracker:
         self,
         static: bool = False,
         max_faces: int = 2,
-        smoothing: OneEuroParams | None = OneEuroParams(),
+        smoothing: OneEuroParams | None = DEFAULT_SMOOTHING,
         detect_every: int = 10,
         max_gap_s: float = 0.5,
         min_confidence: float = 0.5,

@@ -11,14 +11,23 @@ from typing import Any
 
 import numpy as np
 
-from adengine.face import FaceError
-from adengine.facebank import FaceBank, FaceCrop, assess_image
-from adengine.media import ClipError, iter_frames, probe, read_image, write_mp4
-from adengine.renderer import AdRenderer
-from adengine.swapper import make_swapper
-from adengine.template import TemplateError, TemplateLibrary
-from adengine.track import TrackError
-from adengine.tracker import MediapipeFaceTracker
+from adengine import (
+    AdRenderer,
+    ClipError,
+    FaceBank,
+    FaceCrop,
+    FaceError,
+    MediapipeFaceTracker,
+    TemplateError,
+    TemplateLibrary,
+    TrackError,
+    assess_image,
+    iter_frames,
+    make_swapper,
+    probe,
+    read_image,
+    write_mp4,
+)
 from callbridge.cli.exits import EXIT_BAD_INPUT
 from callbridge.cli.progress import StageProgress, stage_bars
 

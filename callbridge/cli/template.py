@@ -7,10 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from adengine.media import ClipError
-from adengine.template import TemplateError, TemplateLibrary, TemplateMeta
-from adengine.track import TrackError
-from adengine.tracker import MediapipeFaceTracker
+from adengine import ClipError, MediapipeFaceTracker, TemplateError, TemplateLibrary, TemplateMeta, TrackError
 from callbridge.cli.exits import EXIT_BAD_INPUT
 from callbridge.cli.progress import stage_bars
 

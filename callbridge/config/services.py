@@ -10,9 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from adengine.label import DisclosureLabel
-from adengine.template import TemplateLibrary
-from adengine.tracker import MediapipeFaceTracker
+from adengine import DisclosureLabel, MediapipeFaceTracker, TemplateLibrary
 from callbridge.config.store import Store
 from triggers import WhisperRecognizer
 

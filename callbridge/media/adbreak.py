@@ -20,7 +20,7 @@ import av
 import cv2
 import numpy as np
 
-from adengine.label import DisclosureLabel
+from adengine import DisclosureLabel
 from callbridge.media.clock import SYSTEM_CLOCK, AdClock
 from callbridge.media.tracks import AUDIO_RATE, Program
 

@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 import av
 
-from adengine.facebank import FaceBank, FaceCrop
+from adengine import FaceBank, FaceCrop
 
 log = logging.getLogger(__name__)
 # Once the bank holds a face this good, looking once a second is enough: it

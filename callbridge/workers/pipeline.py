@@ -17,9 +17,7 @@ from collections.abc import Callable, Iterable
 import av
 import numpy as np
 
-from adengine.facebank import FaceBank, FaceCrop, wipe
-from adengine.renderer import BETTER_BY, AdRenderer, RenderedAd
-from adengine.tracker import MediapipeFaceTracker
+from adengine import BETTER_BY, AdRenderer, FaceBank, FaceCrop, MediapipeFaceTracker, RenderedAd, wipe
 from callbridge.config.services import PLAIN_LABEL, Services
 from callbridge.media.adbreak import AdMedia
 from callbridge.workers.faces import FaceWorker

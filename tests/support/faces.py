@@ -75,7 +75,7 @@ def place(
     width, height = size
     if centre is None:
         centre = (image.shape[1] / 2.0, image.shape[0] / 2.0)
-    matrix = cv2.getRotationMatrix2D(centre, angle_deg, zoom)
+    matrix = np.asarray(cv2.getRotationMatrix2D(centre, angle_deg, zoom), np.float64)  # already float64: no copy
     matrix[:, 2] += (width / 2.0 + shift[0] - centre[0], height / 2.0 + shift[1] - centre[1])
     if background is None:
         return cv2.warpAffine(image, matrix, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from triggers.asr import Decoding, Word
 from triggers.audio import SAMPLE_RATE
+from triggers.engine import TriggerEngine
+from triggers.events import Event
+from triggers.recognizer import Recognizer
 
 
 class ScriptedVAD:
@@ -82,13 +87,15 @@ class ScriptedRecognizer:
         self.windows: list[tuple[float, float]] = []
         self.score_calls = 0
 
-    def decode(self, audio: np.ndarray, offset_s: float, hotwords=None) -> Decoding:
+    def decode(self, audio: np.ndarray, offset_s: float, hotwords: str | None = None) -> Decoding:
         end = offset_s + len(audio) / SAMPLE_RATE
         self.windows.append((offset_s, end))
         seen = [w for w in self.words if w.start >= offset_s - 0.01 and w.end + self.lag <= end]
         return Decoding(seen, offset_s, no_speech_prob=0.0, avg_logprob=-0.1, encoder_output=None)
 
-    def redecode(self, decoding: Decoding, hotwords: str | None, prefix=(), max_new_tokens=None) -> list[str]:
+    def redecode(
+        self, decoding: Decoding, hotwords: str | None, prefix: Sequence[str] = (), max_new_tokens: int | None = None
+    ) -> list[str]:
         self.redecodes += 1
         heard = [w.text for w in decoding.words]
         if hotwords is None:
@@ -100,7 +107,7 @@ class ScriptedRecognizer:
         heard = [w.text for w in decoding.words]
         return [self.biased, heard] if self.biased is not None else [heard]
 
-    def timed(self, decoding: Decoding, words: list[str]) -> list[Word]:
+    def timed(self, decoding: Decoding, words: Sequence[str]) -> list[Word]:
         """A reading's words spread evenly over the span of the decoded words."""
         if not decoding.words:
             return []
@@ -108,10 +115,10 @@ class ScriptedRecognizer:
         step = (end - start) / len(words)
         return [Word(w, start + i * step, start + (i + 1) * step, 0.9) for i, w in enumerate(words)]
 
-    def tokens_for(self, words) -> list[int]:
+    def tokens_for(self, words: Sequence[str]) -> list[int]:
         return [hash(w) % 50000 for w in words]
 
-    def score(self, decoding: Decoding, sequences) -> list[float]:
+    def score(self, decoding: Decoding, sequences: Sequence[Sequence[int]]) -> list[float]:
         self.score_calls += 1
         if len(sequences) == 1:  # the decoded words cost `alone`; another reading `deficit` less
             decoded = list(sequences[0]) == self.tokens_for([w.text for w in decoding.words])
@@ -125,11 +132,15 @@ def words(*spec: tuple[str, float, float]) -> list[Word]:
     return [Word(t, s, e, 0.9) for t, s, e in spec]
 
 
-def run(engine, seconds: float, chunk_s: float = 0.02) -> list:
+def run(engine: TriggerEngine, seconds: float, chunk_s: float = 0.02) -> list[Event]:
     """Feed `seconds` of silence-valued audio in 20 ms chunks, then flush."""
-    events = []
+    events: list[Event] = []
     n = int(round(seconds / chunk_s))
     chunk = np.zeros(int(chunk_s * SAMPLE_RATE), np.float32)
     for _ in range(n):
         events += engine.feed(chunk)
     return events + engine.flush()
+
+
+def _is_a_recognizer(fake: ScriptedRecognizer) -> Recognizer:
+    return fake  # mypy checks the fake against the protocol

@@ -144,6 +144,8 @@ class RoomClient:
                 frame = await track.recv()
             except MediaStreamError:
                 return
+            if not isinstance(frame, av.VideoFrame):  # a video track's recv() is typed Frame | Packet
+                raise TypeError(f"{self.name}: video track from {participant} gave a {type(frame).__name__}")
             yield time.time(), frame.to_ndarray(format="rgb24")
 
     async def leave(self) -> None:

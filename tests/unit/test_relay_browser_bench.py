@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from bench.browser_bench import markdown, measure, summarise
 
-LOG = "INFO callbridge.web.room: room bench: alice said 'dinner tonight' (heard 'dinner tonight?'); latency 0.30 s on the audio clock, 0.50 s wall\n"
+LOG = (
+    "INFO callbridge.web.room: room bench: alice said 'dinner tonight' (heard 'dinner tonight?'); "
+    "latency 0.30 s on the audio clock, 0.50 s wall\n"
+)
 
 
 def _call(offset: float) -> dict[str, list[float]]:

@@ -8,10 +8,13 @@ import base64
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import cv2
 import numpy as np
+
+if TYPE_CHECKING:  # the end-to-end test imports Playwright itself, only when it runs
+    from playwright.sync_api import Playwright, Response, WebSocket
 
 CHROMIUM = "/usr/bin/chromium"
 
@@ -203,7 +206,7 @@ class Participant(ABC):
 class ChromiumParticipant(Participant):
     """One Chromium with its own fake camera and microphone (a Y4M and a WAV), and its room page."""
 
-    def __init__(self, playwright, name: str, y4m: Path, wav: Path) -> None:
+    def __init__(self, playwright: Playwright, name: str, y4m: Path, wav: Path) -> None:
         self.name = name
         self.console = []
         self.browser = playwright.chromium.launch(
@@ -218,19 +221,20 @@ class ChromiumParticipant(Participant):
         self.page = self.context.new_page()
         self.page.on("console", lambda m: self.console.append(f"[{m.type}] {m.text}"))
         self.page.on("pageerror", lambda e: self.console.append(f"[pageerror] {e}"))
-        self.page.on(
-            "response",
-            lambda r: r.status >= 400 and self.console.append(f"[http {r.status}] {r.request.method} {r.url}"),
-        )
+        self.page.on("response", self._http_error)
         self.page.on("websocket", self._watch_socket)
         self.page.add_init_script(RECORD_PCS_JS)
 
-    def _watch_socket(self, ws) -> None:
+    def _http_error(self, response: Response) -> None:
+        if response.status >= 400:
+            self.console.append(f"[http {response.status}] {response.request.method} {response.url}")
+
+    def _watch_socket(self, ws: WebSocket) -> None:
         self.console.append(f"[ws] open {ws.url}")
         ws.on("close", lambda _ws: self.console.append(f"[ws] closed {ws.url}"))
         ws.on("framereceived", lambda payload: self._server_message(payload))
 
-    def _server_message(self, payload) -> None:
+    def _server_message(self, payload: str | bytes) -> None:
         # Signalling other than room events (which are in window.callbridge.events): errors, offers.
         text = payload if isinstance(payload, str) else payload.decode(errors="replace")
         if '"type": "event"' in text or '"type":"event"' in text:

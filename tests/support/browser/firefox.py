@@ -73,7 +73,8 @@ class FirefoxParticipant(Participant):
         self.log_path = workdir / f"firefox-{name}.log"
         with open(self.log_path, "wb") as log:
             self.process = subprocess.Popen(
-                [FIREFOX, "--headless", "--no-remote", "--profile", str(profile), f"--remote-debugging-port={port}", "about:blank"],
+                [FIREFOX, "--headless", "--no-remote", "--profile", str(profile),
+                 f"--remote-debugging-port={port}", "about:blank"],
                 stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "MOZ_CRASHREPORTER_DISABLE": "1"},
             )  # fmt: skip
         self.bidi = self._connect(f"ws://127.0.0.1:{port}/session", start_timeout_s)

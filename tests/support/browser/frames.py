@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import cv2
 import numpy as np
 
@@ -10,7 +12,7 @@ from callbridge.config.services import PLAIN_LABEL
 from tests.support.browser import media
 
 
-def labels():
+def labels() -> tuple[DisclosureLabel, DisclosureLabel]:
     """The disclosure on personalised ads ("AI-generated face · advertisement") and on plain ones.
 
     A plain ad (ad-start's personalised=false: the template with nobody's face)
@@ -19,7 +21,7 @@ def labels():
     return DisclosureLabel(), PLAIN_LABEL
 
 
-def label_on(label, frame: np.ndarray) -> bool:
+def label_on(label: DisclosureLabel, frame: np.ndarray) -> bool:
     """Whether `frame` carries `label`, drawn at the frame's own size or at the camera's 640x480.
 
     The browser's encoder may lower the resolution under load (to 480x360 or 320x240), and the
@@ -34,7 +36,7 @@ def label_on(label, frame: np.ndarray) -> bool:
     return label.is_on(cv2.resize(frame, (media.WIDTH, media.HEIGHT), interpolation=cv2.INTER_LINEAR))
 
 
-def any_label(labels, frame: np.ndarray) -> bool:
+def any_label(labels: Iterable[DisclosureLabel], frame: np.ndarray) -> bool:
     return any(label_on(label, frame) for label in labels)
 
 

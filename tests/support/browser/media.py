@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import subprocess
 import wave
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import cv2
@@ -44,7 +44,7 @@ def write_y4m(path: Path, frames: Iterable[np.ndarray], fps: int = FPS) -> Path:
     return path
 
 
-def _chain(first: np.ndarray, rest: Iterable[np.ndarray]):
+def _chain(first: np.ndarray, rest: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
     yield first
     yield from rest
 

@@ -28,8 +28,8 @@ def dump(people: list[Participant], tmp_path: Path) -> None:
         try:
             events = p.events()
             print(f"--- window.callbridge.events on {p.name}'s page ({len(events)}) ---")
-            for e in events:
-                print(f"  {e}")
+            for event in events:
+                print(f"  {event}")
         except Exception as e:
             print(f"cannot read {p.name}'s events: {e!r}")
         print(f"--- {p.name}'s console, HTTP errors and signalling (last 60) ---")
