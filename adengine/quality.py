@@ -4,7 +4,7 @@ Each component is a score in 0..1 (1 is good) measured on the face region the
 landmarks outline; `problems()` turns the ones below their limits into plain
 reasons a person can act on ("too dark", "face too small (54 px wide, needs
 80)"). The limits were set on the two public-domain test portraits, sharp and
-degraded (see tests/faces.py); they are judgement, not a trained model.
+degraded (see tests/support/faces.py); they are judgement, not a trained model.
 """
 
 from __future__ import annotations

@@ -83,7 +83,7 @@ def _box(frame: np.ndarray, m: FrameMap) -> np.ndarray:
 def _fill_gaps(points: list[np.ndarray | None]) -> np.ndarray:
     """Landmarks for untracked frames, interpolated between the tracked ones."""
     known = [i for i, p in enumerate(points) if p is not None]
-    stacked = np.stack([points[i] for i in known])  # type: ignore[misc]
+    stacked = np.stack([p for p in points if p is not None])
     flat = stacked.reshape(len(known), -1)
     idx = np.arange(len(points))
     filled = np.stack([np.interp(idx, known, flat[:, k]) for k in range(flat.shape[1])], axis=1)

@@ -32,7 +32,8 @@ class FrameMap:
 
     @property
     def shape(self) -> tuple[int, int]:
-        return self.tri.shape  # type: ignore[return-value]
+        height, width = self.tri.shape
+        return height, width
 
 
 def triangulate(points: np.ndarray) -> np.ndarray:

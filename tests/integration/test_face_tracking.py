@@ -40,7 +40,7 @@ def test_landmarks_are_found_on_the_face(still, name):
     assert face is not None
     points = face.landmarks
     assert points.shape == (N_LANDMARKS, 2) and points.dtype == np.float32
-    # All 478 inside the face where it really is (measured once, in tests/faces.py) ...
+    # All 478 inside the face where it really is (measured once, in tests/support/faces.py) ...
     cx, cy = spot.centre
     half = 0.75 * spot.width
     assert (np.abs(points - (cx, cy)) < half).all()
@@ -185,7 +185,7 @@ def test_a_masked_face_is_partly_covered(still):
 class TurnedHead:
     """The real tracker, with the yaw a strongly turned head would have.
 
-    Face mesh reads a flat turned photo as only slightly turned (tests/faces.py
+    Face mesh reads a flat turned photo as only slightly turned (tests/support/faces.py
     `turned`), so a real 50+ degree turn cannot be made from these portraits.
     """
 

@@ -1,5 +1,5 @@
 """The relay for real: `callbridge serve` with tiny.en and the face mesh, and
-scripted aiortc participants (tests/rtcclient.py) speaking synthesised speech.
+scripted aiortc participants (tests/support/rtcclient.py) speaking synthesised speech.
 The browser test (tests/e2e) covers the page; these cover the relay's behaviour."""
 
 from __future__ import annotations
