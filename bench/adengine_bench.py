@@ -1,8 +1,8 @@
 """Benchmark of the visual half: face tracking, render throughput, face-to-ad time.
 
-Writes bench/results/adengine.json and the README table. Real faces only: the
+Writes bench/results/adengine.json and its table in docs/benchmarks.md. Real faces only: the
 scikit-image astronaut is the actor (the default template), Grace Hopper the
-participant, animated like a webcam (tests/faces.py).
+participant, animated like a webcam (tests/support/faces.py).
 """
 
 from __future__ import annotations
@@ -19,15 +19,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from adengine.facebank import FaceBank  # noqa: E402
-from adengine.renderer import AdRenderer  # noqa: E402
-from adengine.template import AdTemplate, TemplateLibrary  # noqa: E402
-from adengine.track import derive  # noqa: E402
-from adengine.tracker import MediapipeFaceTracker  # noqa: E402
-from bench.report import machine_info, publish  # noqa: E402
-from tests.support.faces import animate, astronaut, hopper  # noqa: E402
+from adengine.facebank import FaceBank
+from adengine.renderer import AdRenderer
+from adengine.template import AdTemplate, TemplateLibrary
+from adengine.track import derive
+from adengine.tracker import MediapipeFaceTracker
+from bench.report import machine_info, publish
+from tests.support.faces import animate, astronaut, hopper
 
 RESULTS = Path(__file__).parent / "results" / "adengine.json"
 SIZES = [(640, 360), (640, 480), (1280, 720)]
@@ -124,19 +122,22 @@ def markdown(r: dict) -> str:
     rows = [
         "| metric | measured |",
         "|---|---|",
-        f"| face tracking, 640x480 (median / p95 per frame) | {r['tracking']['median_ms']} / {r['tracking']['p95_ms']} ms |",
+        f"| face tracking, 640x480 (median / p95 per frame) | "
+        f"{r['tracking']['median_ms']} / {r['tracking']['p95_ms']} ms |",
     ]
     rows += [
         f"| render throughput {k} (swap, blend, label) | {v['fps_median']} frames/s |"
         for k, v in r["throughput"].items()
     ]
     rows.append(
-        f"| first usable face → fully rendered 8 s ad ({r['face_to_ad']['frames']} frames) | {r['face_to_ad']['median_s']} s |"
+        f"| first usable face → fully rendered 8 s ad ({r['face_to_ad']['frames']} frames) | "
+        f"{r['face_to_ad']['median_s']} s |"
     )
     m = r["machine"]
     return (
         "\n".join(rows)
-        + f"\n\n_{m['cpu']}, {m['usable_cores']} cores, no GPU; medians of {r['runs']} runs, {r['date']}. `make bench` to reproduce._"
+        + f"\n\n_{m['cpu']}, {m['usable_cores']} cores, no GPU; medians of {r['runs']} runs, {r['date']}. "
+        "`make bench` to reproduce._"
     )
 
 

@@ -26,7 +26,7 @@ The pieces: ``corpus_text.py`` / ``corpus_conversation.py`` (text pools),
 ``corpus_plan.py`` (seeded planning), ``synth.py`` (espeak-ng, sox, noise, SNR);
 this module renders the plans, caches and writes the manifest.
 
-Usage: ``python bench/corpus.py OUT_DIR [--seed N]``
+Usage: ``python -m bench.corpus OUT_DIR [--seed N]`` (from the repository root)
 """
 
 from __future__ import annotations
@@ -45,14 +45,8 @@ from typing import Any
 
 import numpy as np
 
-HERE = Path(__file__).resolve().parent
-if not __package__:
-    # run as a script (python bench/corpus.py) or imported as plain `corpus`:
-    # make the repository root importable so the `bench.*` siblings resolve
-    sys.path.insert(0, str(HERE.parent))
-
-from bench.corpus_plan import plan_corpus  # noqa: E402
-from bench.corpus_text import PHRASES  # noqa: E402
+from bench.corpus_plan import plan_corpus
+from bench.corpus_text import PHRASES
 from bench.synth import (
     DEFAULT_WPM,
     SAMPLE_RATE,
@@ -64,7 +58,9 @@ from bench.synth import (
     trim,
     voiced_rms,
     write_wav,
-)  # noqa: E402
+)
+
+HERE = Path(__file__).resolve().parent
 
 # every module whose source shapes the corpus; editing any of them rebuilds it
 CORPUS_SOURCES = ("corpus.py", "corpus_plan.py", "corpus_text.py", "corpus_conversation.py", "heldout.py", "synth.py")

@@ -307,7 +307,7 @@ def validate_texts() -> None:
         for a in leadins:
             if not normalise_text(a).rstrip().endswith(phrase):
                 raise AssertionError(f"positive lead-in does not end with {phrase!r}: {a!r}")
-    for phrase, tails in POSITIVE_TAILS.items():
+    for tails in POSITIVE_TAILS.values():
         for t in tails:
             if hit := contains(t, FORBIDDEN_IN_CONVERSATION):
                 raise AssertionError(f"tail {t!r} holds {hit!r}")

@@ -1,6 +1,6 @@
 """Relay benchmark: a two-person 640x480 15 fps call through `callbridge serve`.
 
-Two scripted participants (aiortc, tests/rtcclient.py) join a room. Alice says
+Two scripted participants (aiortc, tests/support/rtcclient.py) join a room. Alice says
 a sentence with "dinner tonight" every SLOT_S seconds; Bob is silent. Both
 cameras show a real face (public-domain portraits), and every frame Alice sends
 carries its send time as a barcode in its top rows, so Bob can time each frame
@@ -14,7 +14,7 @@ he receives. Measured:
 - Bob's received frame rate of Alice (the call is sustained);
 - the relay's CPU (its process only) per participant, against `--passthrough`.
 
-Writes bench/results/relay.json and the README table. RELAY_BENCH_LOG=FILE keeps
+Writes bench/results/relay.json and its table in docs/benchmarks.md. RELAY_BENCH_LOG=FILE keeps
 the relay's log (it says, per trigger, the engine's latency on the audio clock and
 on the wall clock).
 """
@@ -36,14 +36,13 @@ from pathlib import Path
 import av
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from adengine.label import DisclosureLabel
+from bench.report import machine_info, publish
+from tests.support import faces
+from tests.support.relayserver import start_relay
+from tests.support.rtcclient import AUDIO_RATE, LoopAudio, LoopVideo, RoomClient
 
-from adengine.label import DisclosureLabel  # noqa: E402
-from bench.report import machine_info, publish  # noqa: E402
-from tests.support import faces  # noqa: E402
-from tests.support.relayserver import start_relay  # noqa: E402
-from tests.support.rtcclient import AUDIO_RATE, LoopAudio, LoopVideo, RoomClient  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 RESULTS = ROOT / "bench" / "results" / "relay.json"
 SLOT_S = 12.0  # one sentence per slot: longer than the 7 s ad, so every trigger can play
@@ -184,9 +183,9 @@ def analyse(run: dict, phrase_ends: list[float], minutes: float) -> dict:
         after = [o - end for o in onsets if 0 < o - end < 5.0]
         if after:
             lat.append(after[0])
-    live = [(t, l) for t, l, _ in received if l is not None]
-    first = [l for t, l in live if t < live[0][0] + 60] if live else []
-    last = [l for t, l in live if t > live[-1][0] - 60] if live else []
+    live = [(t, lag) for t, lag, _ in received if lag is not None]
+    first = [lag for t, lag in live if t < live[0][0] + 60] if live else []
+    last = [lag for t, lag in live if t > live[-1][0] - 60] if live else []
     span = received[-1][0] - received[0][0] if len(received) > 1 else 1.0
     q = lambda xs, p: float(np.percentile(xs, p)) if xs else None  # noqa: E731
     asr = [e["t"] - e["phrase_end_t"] for e in run["triggers"]]
@@ -203,8 +202,8 @@ def analyse(run: dict, phrase_ends: list[float], minutes: float) -> dict:
         "trigger_to_ad_s": [round(x, 3) for x in lat],
         "trigger_to_ad_p50_s": q(lat, 50),
         "trigger_to_ad_p95_s": q(lat, 95),
-        "frame_latency_p50_s": q([l for _, l in live], 50),
-        "frame_latency_p95_s": q([l for _, l in live], 95),
+        "frame_latency_p50_s": q([lag for _, lag in live], 50),
+        "frame_latency_p95_s": q([lag for _, lag in live], 95),
         "frame_latency_first_min_p50_s": q(first, 50),
         "frame_latency_last_min_p50_s": q(last, 50),
         "received_fps": len(received) / span,
@@ -250,7 +249,8 @@ def markdown(r: dict) -> str:
             "",
         ),
         (
-            "Listener's received frame rate of the speaker (live 640x480 at 15 fps; the ad at the live rate, at most its own 25)",
+            "Listener's received frame rate of the speaker "
+            "(live 640x480 at 15 fps; the ad at the live rate, at most its own 25)",
             f"{ai['received_fps']:.1f} fps",
             "15 fps sustained",
             "",
@@ -265,7 +265,8 @@ def markdown(r: dict) -> str:
     m = r["machine"]
     lines.append("")
     lines.append(
-        f"_Two scripted aiortc participants (at nice 10, standing in for browsers on other machines) and the relay on one {m['cpu']} ({m['cores']} cores), {r['date'][:10]}. `make bench` to reproduce._"
+        "_Two scripted aiortc participants (at nice 10, standing in for browsers on other machines) "
+        f"and the relay on one {m['cpu']} ({m['cores']} cores), {r['date'][:10]}. `make bench` to reproduce._"
     )
     return "\n".join(lines)
 

@@ -1,5 +1,6 @@
 """Presentation of the trigger-engine benchmark: targets and pass/fail verdicts,
-the rich console table, and the Markdown table written between the README markers.
+the rich console table, and the Markdown tables written between the markers in
+docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 ROOT = Path(__file__).resolve().parent.parent
-README = ROOT / "README.md"
+BENCHMARKS = ROOT / "docs" / "benchmarks.md"
 
 TARGETS = {
     "recall": (">=", 0.97),
@@ -66,13 +67,16 @@ def rows(m: dict[str, Any], rt: dict[str, Any]) -> list[tuple[str, str, str, str
             ),
             (
                 "False triggers / hour, unrelated speech",
-                f"{f(m['false_triggers_per_hour'], '.2f')} ({m['unrelated_false_triggers'] + m['conversation_false_triggers']} in {m['non_trigger_speech_hours'] * 60:.1f} min)",
+                f"{f(m['false_triggers_per_hour'], '.2f')} "
+                f"({m['unrelated_false_triggers'] + m['conversation_false_triggers']} "
+                f"in {m['non_trigger_speech_hours'] * 60:.1f} min)",
                 tgt("false_triggers_per_hour"),
                 "false_triggers_per_hour",
             ),
             (
                 "Near-miss false triggers",
-                f"{m['near_miss_false_triggers']} on {m['near_misses']} items ({f(m['near_miss_rate_per_item'], '.1%')})",
+                f"{m['near_miss_false_triggers']} on {m['near_misses']} items "
+                f"({f(m['near_miss_rate_per_item'], '.1%')})",
                 "",
                 "",
             ),
@@ -147,7 +151,8 @@ def heldout_rows(ho: dict[str, Any] | None) -> list[tuple[str, str, str, str]]:
         ("  by phrase", by_phrase, "", ""),
         (
             "  near-miss / unrelated items fired",
-            f"{ho['near_miss_items_triggered']}/{ho['near_misses']} / {ho['unrelated_false_triggers']}/{ho['unrelated']}",
+            f"{ho['near_miss_items_triggered']}/{ho['near_misses']} / "
+            f"{ho['unrelated_false_triggers']}/{ho['unrelated']}",
             "",
             "",
         ),
@@ -177,32 +182,37 @@ def markdown(m: dict[str, Any], rt: dict[str, Any], meta: dict[str, Any]) -> str
     lines.append("")
     lines.append(
         f"_{meta['model']} on {meta['device']}, {meta['machine']['cpu']} ({meta['machine']['cores']} cores), "
-        f"{meta['date'][:10]}; {meta['corpus']['items']} synthesised items, {meta['corpus']['minutes']:.1f} min of audio. "
+        f"{meta['date'][:10]}; {meta['corpus']['items']} synthesised items, "
+        f"{meta['corpus']['minutes']:.1f} min of audio. "
         "`make bench` to reproduce._"
     )
     return "\n".join(lines)
 
 
-def update_readme(text: str, section: str = "triggers") -> bool:
-    """Replace the README's text between the section's bench markers."""
+def update_benchmarks(text: str, section: str = "triggers", path: Path | None = None) -> bool:
+    """Replace the text between the section's bench markers in docs/benchmarks.md (or `path`).
+
+    False, and nothing written, when the file or either marker is missing.
+    """
+    path = BENCHMARKS if path is None else path
     mark_start, mark_end = f"<!-- bench:{section}:start -->", f"<!-- bench:{section}:end -->"
-    if not README.exists():
+    if not path.exists():
         return False
-    body = README.read_text()
+    body = path.read_text()
     if mark_start not in body or mark_end not in body:
         return False
     start = body.index(mark_start) + len(mark_start)
     end = body.index(mark_end, start)
-    README.write_text(body[:start] + "\n" + text + "\n" + body[end:])
+    path.write_text(body[:start] + "\n" + text + "\n" + body[end:])
     return True
 
 
 def publish(path: Path, result: dict[str, Any], table: str, section: str) -> None:
-    """Write a bench's results file, print its table and put the table in the README."""
+    """Write a bench's results file, print its table and put the table in docs/benchmarks.md."""
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(result, indent=2))
     print(table)
-    update_readme(table, section)
+    update_benchmarks(table, section)
 
 
 def machine_info() -> dict[str, Any]:

@@ -4,14 +4,18 @@ Builds (or reuses) the synthesised corpus in bench/corpus/, runs a fresh
 TriggerEngine over every item, 20 ms chunk by 20 ms chunk as in a call, and
 writes bench/results/triggers.json (bench/results/triggers.quick.json with
 --quick). A full run also runs the held-out set (bench/heldout.py: flite and
-festival voices, reported apart) and rewrites the table between the README markers
+festival voices, reported apart) and rewrites the table between the docs/benchmarks.md markers
 <!-- bench:triggers:start --> and <!-- bench:triggers:end --> when they exist.
 
-    .venv/bin/python bench/triggers.py [--quick] [--runs N] [--no-realtime]
+    .venv/bin/python -m bench.trigger_bench [--quick] [--runs N] [--no-realtime]   # from the repository root
 """
 
 from __future__ import annotations
 
+# isort: off
+import triggers  # noqa: F401  first: it sets thread limits before numpy loads (triggers/__init__.py)
+
+# isort: on
 import argparse
 import json
 import subprocess
@@ -21,22 +25,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from bench.corpus import PHRASES, build_corpus, summarise
+from bench.heldout import VOICES as HELDOUT_VOICES
+from bench.heldout import plan_heldout
+from bench.metrics import MATCH_TOLERANCE_S, metrics, pct, score_item
+from bench.report import BENCHMARKS, TARGETS, console, machine_info, markdown, print_table, update_benchmarks
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-# Run as a script, this file's folder is sys.path[0] and `import triggers` would
-# find this very file; the engine package lives at the repository root. The other
-# bench modules are therefore always imported as `bench.<name>`.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
-sys.path.insert(0, str(ROOT))
-
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn  # noqa: E402
-
-import triggers  # noqa: E402,F401  first: it sets thread limits before numpy loads (triggers/__init__.py)
-from bench.corpus import PHRASES, build_corpus, summarise  # noqa: E402
-from bench.heldout import VOICES as HELDOUT_VOICES  # noqa: E402
-from bench.heldout import plan_heldout
-from bench.metrics import MATCH_TOLERANCE_S, metrics, pct, score_item  # noqa: E402
-from bench.report import README, TARGETS, console, machine_info, markdown, print_table, update_readme  # noqa: E402
 
 CORPUS_DIR = HERE / "corpus"
 HELDOUT_DIR = HERE / "corpus_heldout"
@@ -83,7 +81,7 @@ def run_item(rec: Any, item: dict[str, Any], corpus_dir: Path = CORPUS_DIR) -> d
         events += engine.feed(c)
     events += engine.flush()
     cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
-    triggers = [e for e in events if isinstance(e, TriggerEvent)]
+    fired = [e for e in events if isinstance(e, TriggerEvent)]
     finals = [e.text for e in events if isinstance(e, TranscriptEvent) and e.final]
     return {
         "audio_s": len(audio) / 16_000,
@@ -97,7 +95,7 @@ def run_item(rec: Any, item: dict[str, Any], corpus_dir: Path = CORPUS_DIR) -> d
                 "emitted_at_s": round(t.emitted_at_s, 3),
                 "confidence": round(float(t.confidence), 3),
             }
-            for t in triggers
+            for t in fired
         ],
         "heard": " | ".join(finals),
     }
@@ -336,15 +334,17 @@ def main(argv: list[str] | None = None) -> int:
     for r in results + m.get("heldout", {}).get("items", []):
         if r["kind"] == "positive" and not r["detected"]:
             err.print(
-                f"[yellow]missed[/] {r['id']} {r['phrase']!r}: said {r['text']!r}; heard {r['heard']!r}; triggers {[t['phrase'] for t in r['triggers']]}"
+                f"[yellow]missed[/] {r['id']} {r['phrase']!r}: said {r['text']!r}; heard {r['heard']!r}; "
+                f"triggers {[t['phrase'] for t in r['triggers']]}"
             )
         elif r["kind"] != "positive" and r["detected"]:
             err.print(
-                f"[red]false[/] {r['id']} ({r['kind']}): {[(t['phrase'], t['heard']) for t in r['triggers']]}; said {(r['text'] or '')[:80]!r}"
+                f"[red]false[/] {r['id']} ({r['kind']}): {[(t['phrase'], t['heard']) for t in r['triggers']]}; "
+                f"said {(r['text'] or '')[:80]!r}"
             )
     print(f"results -> {out.relative_to(ROOT) if out.is_relative_to(ROOT) else out}")
-    if not args.quick and update_readme(markdown(m, rt, meta)):
-        print(f"README table updated ({README.name})")
+    if not args.quick and update_benchmarks(markdown(m, rt, meta)):
+        print(f"benchmark table updated ({BENCHMARKS.relative_to(ROOT)})")
     return 0
 
 
