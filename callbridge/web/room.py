@@ -226,7 +226,8 @@ class Room:
         try:
             await ad.play(started)
         finally:
-            del self._ads[speaker.name]
+            if self._ads.get(speaker.name) is ad:
+                del self._ads[speaker.name]
             if ad.first_frame_t is not None:
                 end = ad.last_frame_t or ad.first_frame_t
                 cut = {"interrupted": True} if ad.cancelled else {}
