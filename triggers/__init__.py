@@ -14,7 +14,7 @@ from triggers.audio import CHUNK_SAMPLES, SAMPLE_RATE, AudioError, StreamResampl
 from triggers.engine import EngineConfig, TriggerEngine
 from triggers.events import Event, TranscriptEvent, TriggerEvent
 from triggers.matcher import Phrase, PhraseError, PhraseMatcher
-from triggers.recognizer import Recognizer
+from triggers.recognizer import Recognizer, VoiceDetector
 from triggers.worker import ReceiveClock, SpeechSink, SpeechWorker
 
 __all__ = [
@@ -34,6 +34,7 @@ __all__ = [
     "TranscriptEvent",
     "TriggerEngine",
     "TriggerEvent",
+    "VoiceDetector",
     "WhisperRecognizer",
     "Word",
     "chunks",

@@ -26,7 +26,7 @@ from triggers.matcher import Candidate, Phrase, PhraseMatcher
 from triggers.occurrences import Occurrences
 from triggers.pauses import Pauses
 from triggers.policy import LocalAgreement
-from triggers.recognizer import Recognizer
+from triggers.recognizer import Recognizer, VoiceDetector
 from triggers.sweep import placed, sweep
 from triggers.vad import VADConfig, VoiceActivity
 from triggers.verify import AcousticVerifier, DeficitLimits
@@ -79,7 +79,7 @@ class TriggerEngine:
         recognizer: Recognizer | None = None,
         config: EngineConfig = EngineConfig(),
         participant: str = "",
-        vad: VoiceActivity | None = None,
+        vad: VoiceDetector | None = None,
     ) -> None:
         self.config = config
         self.participant = participant

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from triggers.vad import VoiceActivity
+from triggers.recognizer import VoiceDetector
 
 # Where the VAD's silence after a word begins, against the word's aligned end:
 # measured 0.05-0.19 s later on espeak-ng sentences (the aligner ends words early).
@@ -24,9 +24,9 @@ Verdict = Literal["fire", "wait", "drop"]
 
 @dataclass
 class Pauses:
-    """Reads one stream's VoiceActivity against the engine's pause settings."""
+    """Reads one stream's voice activity against the engine's pause settings."""
 
-    vad: VoiceActivity
+    vad: VoiceDetector
     pause_s: float
     hold_silence_s: float
     edge_guard_s: float

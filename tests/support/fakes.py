@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
 from triggers.asr import Decoding, Word
 from triggers.audio import SAMPLE_RATE
-from triggers.engine import TriggerEngine
-from triggers.events import Event
-from triggers.recognizer import Recognizer
+from triggers.engine import EngineConfig, TriggerEngine
+from triggers.events import Event, TriggerEvent
+from triggers.recognizer import Recognizer, VoiceDetector
 
 
 class ScriptedVAD:
@@ -144,3 +145,28 @@ def run(engine: TriggerEngine, seconds: float, chunk_s: float = 0.02) -> list[Ev
 
 def _is_a_recognizer(fake: ScriptedRecognizer) -> Recognizer:
     return fake  # mypy checks the fake against the protocol
+
+
+def _is_a_voice_detector(fake: ScriptedVAD) -> VoiceDetector:
+    return fake  # mypy checks the fake against the protocol
+
+
+SENTENCE = words(
+    ("shall", 0.5, 0.7), ("we", 0.7, 0.8), ("have", 0.8, 1.0), ("dinner", 1.0, 1.3), ("tonight?", 1.3, 1.7)
+)  # "dinner tonight" ends at 1.7 s
+
+
+def scripted_engine(
+    script: list[Word], spans: list[tuple[float, float]], phrases: Sequence[str] = ("dinner tonight",), **cfg: Any
+) -> tuple[TriggerEngine, ScriptedRecognizer]:
+    """An engine on a scripted recogniser and VAD; recogniser options in `cfg` go to it, the rest to EngineConfig."""
+    options = {k: cfg.pop(k) for k in ("deficit", "lag_s", "biased", "plain", "alone") if k in cfg}
+    recognizer = ScriptedRecognizer(script, **options)
+    engine = TriggerEngine(
+        list(phrases), recognizer=recognizer, config=EngineConfig(**cfg), participant="ana", vad=ScriptedVAD(spans)
+    )
+    return engine, recognizer
+
+
+def trigger_events(events: Sequence[Event]) -> list[TriggerEvent]:
+    return [e for e in events if isinstance(e, TriggerEvent)]
