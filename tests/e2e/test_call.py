@@ -24,22 +24,23 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import cv2
 import pytest
 
+from adengine import DisclosureLabel
 from tests.support.browser import media
 from tests.support.browser.chromium import ChromiumParticipant, Failure, Participant
 from tests.support.browser.firefox import FirefoxParticipant
 from tests.support.browser.frames import any_label, label_on, labels, looks_like_video
 from tests.support.browser.netns import in_loopback_namespace, interfaces, run_in_loopback_namespace
 from tests.support.browser.report import dump, save_pages, tail
+from tests.support.browser.waits import Budget, assert_same_tile, tile_state, wait_playing
 from tests.support.relayserver import free_port
 
 pytestmark = pytest.mark.e2e
+Labels = tuple[DisclosureLabel, DisclosureLabel]  # the AI-generated label and the plain ad's
 
 ROOT = Path(__file__).resolve().parents[2]
 TEST_ID = "tests/e2e/test_call.py::test_two_participants_see_the_ad[{listener}]"
@@ -67,33 +68,7 @@ AD_END_TIMEOUT_S = 25.0  # an ad lasts at most 20 s
 LABEL_SEEN_TIMEOUT_S = 6.0  # the ad lasts 7 s; a loaded Firefox showed the label up to 4.9 s after ad-start arrived
 SETTLE_AFTER_AD_END_S = 0.7  # frames already in flight when ad-end arrives
 
-_deadline: float | None = None  # monotonic time by which the inner run must be over
-
-
-def _wait(
-    check: Callable[[], Any], timeout: float, what: str, interval: float = 0.2, deadline: float | None = None
-) -> Any:
-    """Poll `check` until it returns something truthy; fail naming `what` after `timeout` s."""
-    start = time.monotonic()
-    end = time.monotonic() + timeout
-    for limit in (deadline, _deadline):
-        if limit is not None and limit < end:
-            end = limit
-            what += f" (and the test's {INNER_BUDGET_S:.0f} s budget is spent)"
-    last_error: Exception | None = None
-    while True:
-        try:
-            value = check()
-            if value:
-                return value
-        except Failure:
-            raise
-        except Exception as e:  # a page mid-navigation, a server not yet listening...
-            last_error = e
-        if time.monotonic() >= end:
-            extra = f" (last error: {last_error!r})" if last_error else ""
-            raise Failure(f"timed out after {min(timeout, end - start):.0f} s: {what}{extra}")
-        time.sleep(interval)
+BUDGET = Budget(INNER_BUDGET_S)  # every wait ends by then after the inner run started
 
 
 def _run_outer(tmp_path: Path, listener: str) -> None:
@@ -138,9 +113,8 @@ def _run_inner(tmp_path: Path, listener: str, server_argv: list[str] | None = No
     """The test itself, in a loopback-only namespace. `server_argv` replaces the real relay (for debugging the test)."""
     from playwright.sync_api import sync_playwright
 
-    global _deadline
     started = time.monotonic()
-    _deadline = started + INNER_BUDGET_S
+    BUDGET.start()
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     data_dir = tmp_path / "data"
@@ -180,7 +154,7 @@ def _run_inner(tmp_path: Path, listener: str, server_argv: list[str] | None = No
                 return False
 
         # The contract: healthy within 60 s of the server's start (the media were made meanwhile).
-        _wait(
+        BUDGET.wait(
             healthy,
             max(5.0, HEALTHZ_TIMEOUT_S - (time.monotonic() - started)),
             f"GET {base}/healthz answering 200",
@@ -211,7 +185,7 @@ def _run_inner(tmp_path: Path, listener: str, server_argv: list[str] | None = No
         print(f"--- server stdout (tail) ---\n{tail(server_out, 20)}")
         raise
     finally:
-        _deadline = None
+        BUDGET.stop()
         if server.poll() is None:
             server.terminate()
             try:
@@ -222,21 +196,31 @@ def _run_inner(tmp_path: Path, listener: str, server_argv: list[str] | None = No
 
 
 def _call(alice: Participant, bob: Participant, url: str, tmp_path: Path) -> None:
-    ai_label, plain_label = both = labels()
+    both = labels()
     t_join = time.monotonic()
     alice.join(url)
     bob.join(url)
+    track_id = _live_both_ways(alice, bob, both, t_join, tmp_path)
+    trig = _phrase_heard(alice, bob, t_join)
+    ad_start = _labelled_ad_in_the_same_tile(alice, bob, both, trig, track_id, t_join, tmp_path)
+    _live_again(alice, bob, both, ad_start, track_id, t_join, tmp_path)
 
+
+def _live_both_ways(alice: Participant, bob: Participant, both: Labels, t_join: float, tmp_path: Path) -> str:
+    """Both pages see both joins and each other's live video, unlabelled; alice's track id on bob's page."""
     # Both pages see both joins.
     for viewer in (alice, bob):
         for who in ("alice", "bob"):
             left_s = JOIN_TIMEOUT_S - (time.monotonic() - t_join)
-            _wait(lambda viewer=viewer, who=who: viewer.find("joined", who), left_s,
-                  f"{viewer.name}'s page never got a `joined` event for {who}")  # fmt: skip
+            BUDGET.wait(
+                lambda viewer=viewer, who=who: viewer.find("joined", who),
+                left_s,
+                f"{viewer.name}'s page never got a `joined` event for {who}",
+            )
     print(f"both joined (seen on both pages) after {time.monotonic() - t_join:.1f} s")
 
     # Alice's live video plays in her tile on Bob's page; mark the element and stream.
-    live = _wait_playing(bob, "alice", mark="e2e")
+    live = wait_playing(BUDGET, bob, "alice", VIDEO_TIMEOUT_S, mark="e2e")
     print(
         f"alice's video on bob's page after {time.monotonic() - t_join:.1f} s: "
         f"{live['videoWidth']}x{live['videoHeight']}"
@@ -247,7 +231,7 @@ def _call(alice: Participant, bob: Participant, url: str, tmp_path: Path) -> Non
         )
     assert live["count"] == 1, f'bob\'s page has {live["count"]} <video data-participant="alice"> elements, expected 1'
     assert live["hasStream"] and live["trackId"], (
-        f"alice's tile on bob's page has no srcObject video track: {_info(live)}"
+        f"alice's tile on bob's page has no srcObject video track: {tile_state(live)}"
     )
     cv2.imwrite(str(tmp_path / "bob_sees_alice_live.png"), cv2.cvtColor(live["frame"], cv2.COLOR_RGB2BGR))
     save_pages(tmp_path, "before", alice, bob)
@@ -257,19 +241,28 @@ def _call(alice: Participant, bob: Participant, url: str, tmp_path: Path) -> Non
     track_id = live["trackId"]
 
     # Bob's tile on Alice's page too (a two-way call).
-    _wait_playing(alice, "bob")
+    wait_playing(BUDGET, alice, "bob", VIDEO_TIMEOUT_S)
+    return track_id
 
-    # Bob sees what Alice says.
-    transcripts = _wait(lambda: bob.find("transcript", "alice", lambda e: str(e.get("text", "")).strip()),
-                        TRANSCRIPT_TIMEOUT_S, "bob's page got no non-empty `transcript` event from alice")  # fmt: skip
+
+def _phrase_heard(alice: Participant, bob: Participant, t_join: float) -> dict:
+    """Bob sees alice's transcript and her trigger, which reaches her own page too; the trigger event."""
+    transcripts = BUDGET.wait(
+        lambda: bob.find("transcript", "alice", lambda e: str(e.get("text", "")).strip()),
+        TRANSCRIPT_TIMEOUT_S,
+        "bob's page got no non-empty `transcript` event from alice",
+    )
     print(f"first transcript from alice on bob's page: {transcripts[0].get('text')!r}")
 
     # The trigger, on both pages.
     def trigger_on(p: Participant) -> list[dict]:
         return p.find("trigger", "alice", lambda e: str(e.get("phrase", "")).lower() == PHRASE)
 
-    triggers = _wait(lambda: trigger_on(bob), TRIGGER_TIMEOUT_S,
-                     f"bob's page got no `trigger` event for alice with phrase {PHRASE!r}")  # fmt: skip
+    triggers = BUDGET.wait(
+        lambda: trigger_on(bob),
+        TRIGGER_TIMEOUT_S,
+        f"bob's page got no `trigger` event for alice with phrase {PHRASE!r}",
+    )
     trig = triggers[0]
     print(f"trigger after {time.monotonic() - t_join:.1f} s: {trig}")
     assert trig.get("phrase") == PHRASE, f"trigger phrase should be written as configured ({PHRASE!r}): {trig}"
@@ -278,7 +271,7 @@ def _call(alice: Participant, bob: Participant, url: str, tmp_path: Path) -> Non
     assert float(trig["phrase_end_t"]) <= float(trig["t"]), f"trigger's phrase_end_t is later than its t: {trig}"
     assert float(trig["t"]) - float(trig["phrase_end_t"]) < 10.0, f"trigger came >10 s after the phrase ended: {trig}"
     assert abs(float(trig["t"]) - time.time()) < 120, f"trigger t is not the server's wall clock (time.time()): {trig}"
-    _wait(
+    BUDGET.wait(
         lambda: trigger_on(alice),
         5.0,
         "alice's own page got no `trigger` event for her phrase (events go to every page)",
@@ -286,9 +279,15 @@ def _call(alice: Participant, bob: Participant, url: str, tmp_path: Path) -> Non
     assert not bob.find("trigger", "bob"), (
         f"a trigger for bob, whose microphone is silent: {bob.find('trigger', 'bob')}"
     )
+    return trig
 
-    # The ad starts in Alice's own tile on Bob's page.
-    starts = _wait(
+
+def _labelled_ad_in_the_same_tile(
+    alice: Participant, bob: Participant, both: Labels, trig: dict, track_id: str, t_join: float, tmp_path: Path
+) -> dict:
+    """The ad plays labelled and enlarged in alice's own tile on bob's page; the ad-start event."""
+    ai_label, plain_label = both
+    starts = BUDGET.wait(
         lambda: bob.find("ad-start", "alice"),
         AD_START_TIMEOUT_S,
         "bob's page got no `ad-start` event for alice after the trigger",
@@ -340,28 +339,35 @@ def _call(alice: Participant, bob: Participant, url: str, tmp_path: Path) -> Non
         f"label seen on bob's page {time.monotonic() - t_ad_seen:.2f} s after ad-start arrived,"
         f" frame {labelled['videoWidth']}x{labelled['videoHeight']}{how}"
     )
-    _same_tile(labelled, track_id, "during the ad")
+    assert_same_tile(labelled, track_id, "during the ad")
 
     # The page may enlarge the tile when ad-start arrives; give it a moment.
     def enlarged_or_over() -> dict | None:
         tile = bob.grab("alice")
         return tile if tile["adEnded"] or (tile["rect"]["w"] >= 480 and tile["rect"]["h"] >= 360) else None
 
-    big = _wait(enlarged_or_over, 1.0, "alice's tile on bob's page never reached 480x360 CSS px during the ad")
+    big = BUDGET.wait(enlarged_or_over, 1.0, "alice's tile on bob's page never reached 480x360 CSS px during the ad")
     assert big["rect"]["w"] >= 480 and big["rect"]["h"] >= 360, (
         f"alice's tile on bob's page was {big['rect']} CSS px when the ad ended; "
         "it needs at least 480x360 during the ad"
     )
     print(f"tile during the ad: {big['rect']} CSS px")
+    return ad_start
 
-    # The ad ends; live video comes back in the same tile.
-    ends = _wait(lambda: bob.find("ad-end", "alice"), AD_END_TIMEOUT_S, "bob's page got no `ad-end` event for alice")
+
+def _live_again(
+    alice: Participant, bob: Participant, both: Labels, ad_start: dict, track_id: str, t_join: float, tmp_path: Path
+) -> None:
+    """The ad ends within 1.5-20 s and live, moving, unlabelled video comes back in the same tile."""
+    ends = BUDGET.wait(
+        lambda: bob.find("ad-end", "alice"), AD_END_TIMEOUT_S, "bob's page got no `ad-end` event for alice"
+    )
     ad_end = ends[0]
     length = float(ad_end["t"]) - float(ad_start["t"])
     print(f"ad-end after {time.monotonic() - t_join:.1f} s; the ad lasted {length:.2f} s by the server's clock")
     assert 1.4 <= length <= 20.1, f"the ad lasted {length:.2f} s (server clock); it must stay 1.5 to 20 s"
     assert len(bob.find("ad-start", "alice")) >= 1 and len(bob.find("ad-end", "alice")) >= 1
-    _wait(
+    BUDGET.wait(
         lambda: alice.find("ad-start", "alice"),
         2.0,
         "alice's own page got no `ad-start` event (events go to every page)",
@@ -371,7 +377,7 @@ def _call(alice: Participant, bob: Participant, url: str, tmp_path: Path) -> Non
     for _ in range(4):
         info = bob.grab("alice")
         assert info["found"], "alice's tile is gone from bob's page after the ad"
-        assert info["frame"] is not None, f"alice's tile on bob's page shows no frame after the ad: {_info(info)}"
+        assert info["frame"] is not None, f"alice's tile on bob's page shows no frame after the ad: {tile_state(info)}"
         after.append(info)
         time.sleep(0.2)
     cv2.imwrite(str(tmp_path / "bob_sees_alice_after.png"), cv2.cvtColor(after[-1]["frame"], cv2.COLOR_RGB2BGR))
@@ -385,65 +391,12 @@ def _call(alice: Participant, bob: Participant, url: str, tmp_path: Path) -> Non
     )
     for a in after:
         assert looks_like_video(a["frame"]), "alice's tile on bob's page is blank after the ad"
-        _same_tile(a, track_id, "after the ad")
+        assert_same_tile(a, track_id, "after the ad")
     if after[0]["decoded"] is not None:
         assert after[-1]["decoded"] > after[0]["decoded"], (
-            f"alice's video on bob's page is frozen after the ad: {_info(after[-1])}"
+            f"alice's video on bob's page is frozen after the ad: {tile_state(after[-1])}"
         )
     else:  # no frame count (Firefox): the playback clock must move
         assert after[-1]["currentTime"] > after[0]["currentTime"], (
-            f"alice's video on bob's page is frozen after the ad: {_info(after[-1])}"
+            f"alice's video on bob's page is frozen after the ad: {tile_state(after[-1])}"
         )
-
-
-def _wait_playing(viewer: Participant, who: str, mark: str | None = None, need: int = 8) -> dict:
-    """Wait until `who`'s tile on `viewer`'s page shows real, moving video: `need` more frames decoded
-    since it first showed one. Returns the last sample."""
-    first: dict = {}
-    last: dict = {}
-
-    def playing() -> dict | None:
-        info = viewer.grab(who, mark=mark)
-        last.clear()
-        last.update(info)
-        if not info["found"] or info["frame"] is None or not looks_like_video(info["frame"]):
-            return None
-        if info["decoded"] is None:  # no playback-quality API: trust currentTime
-            info["decoded"] = int(info["currentTime"] * 15)
-        first.setdefault("decoded", info["decoded"])
-        return info if info["decoded"] - first["decoded"] >= need else None
-
-    try:
-        return _wait(playing, VIDEO_TIMEOUT_S, f"{viewer.name}'s page never played {who}'s video")
-    except Failure as e:
-        state = _info(last) if last else {}
-        if not state.get("found"):
-            why = f'there is no <video data-participant="{who}">'
-        elif "decoded" in first:
-            why = f"it froze: {state.get('decoded')} frames decoded in all, {first['decoded']} when it first showed"
-        elif state.get("trackMuted"):
-            why = "no media arrived: its video track is still muted"
-        else:
-            why = "it never showed a frame with a picture"
-        raise Failure(
-            f"{e}: {why}; last state {state}; {viewer.name}'s transport: {viewer.transport_summary()}"
-        ) from None
-
-
-def _info(info: dict) -> dict:
-    return {k: v for k, v in info.items() if k != "frame"}
-
-
-def _same_tile(info: dict, track_id: str, when: str) -> None:
-    assert info["found"] and info["count"] == 1, (
-        f'{when}: bob\'s page has {info["count"]} <video data-participant="alice"> (expected 1)'
-    )
-    assert info["elMark"] == "e2e", f"{when}: alice's <video> on bob's page is not the element it was before the ad"
-    assert info["streamMark"] == "e2e", (
-        f"{when}: alice's tile on bob's page has a different srcObject than before the ad"
-    )
-    assert info["trackId"] == track_id, (
-        f"{when}: alice's video track on bob's page changed ({track_id} -> {info['trackId']}); "
-        "the ad must come in the same track"
-    )
-    assert info["trackState"] == "live", f"{when}: alice's video track on bob's page is {info['trackState']}"
