@@ -14,7 +14,8 @@ from triggers.audio import CHUNK_SAMPLES, SAMPLE_RATE, AudioError, StreamResampl
 from triggers.engine import EngineConfig, TriggerEngine
 from triggers.events import Event, TranscriptEvent, TriggerEvent
 from triggers.matcher import Phrase, PhraseError, PhraseMatcher
-from triggers.recognizer import Recognizer, VoiceDetector
+from triggers.recognizer import Recognizer
+from triggers.vad import VoiceDetector
 from triggers.worker import ReceiveClock, SpeechSink, SpeechWorker
 
 __all__ = [

@@ -187,9 +187,10 @@ class WhisperRecognizer:
     def _align(self, decoding: Decoding, tokens: list[int]) -> list[Word]:
         if not tokens:
             return []
-        aligned = self._whisper.find_alignment(self.tokenizer, [tokens], decoding.encoder_output, decoding.num_frames)[
-            0
-        ]
+        alignments = self._whisper.find_alignment(
+            self.tokenizer, [tokens], decoding.encoder_output, decoding.num_frames
+        )
+        aligned = alignments[0]
         offset = decoding.offset_s
         audio_end = decoding.num_frames / (SAMPLE_RATE / _HOP)
         words: list[Word] = []

@@ -26,9 +26,9 @@ from triggers.matcher import Candidate, Phrase, PhraseMatcher
 from triggers.occurrences import Occurrences
 from triggers.pauses import Pauses
 from triggers.policy import LocalAgreement
-from triggers.recognizer import Recognizer, VoiceDetector
+from triggers.recognizer import Recognizer
 from triggers.sweep import placed, sweep
-from triggers.vad import VADConfig, VoiceActivity
+from triggers.vad import VADConfig, VoiceActivity, VoiceDetector
 from triggers.verify import AcousticVerifier, DeficitLimits
 
 _VAD_STEP_S = 0.032  # the VAD's silence_s advances in steps of one Silero window

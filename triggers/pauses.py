@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from triggers.recognizer import VoiceDetector
+from triggers.vad import VoiceDetector
 
 # Where the VAD's silence after a word begins, against the word's aligned end:
 # measured 0.05-0.19 s later on espeak-ng sentences (the aligner ends words early).

@@ -1,7 +1,6 @@
-"""What the trigger engine needs of a speech recogniser and a voice activity detector.
+"""What the trigger engine needs of a speech recogniser: the interface `WhisperRecognizer` implements.
 
-`WhisperRecognizer` and `VoiceActivity` implement them; tests use scripted ones
-with the same interfaces, and mypy checks those against them.
+Tests use scripted recognisers with the same interface; mypy checks them against it.
 """
 
 from __future__ import annotations
@@ -41,30 +40,4 @@ class Recognizer(Protocol):
 
     def score(self, decoding: Decoding, sequences: Sequence[Sequence[int]]) -> list[float]:
         """Teacher-forced log-probability of each token sequence on the decoding's audio."""
-        ...
-
-
-class VoiceDetector(Protocol):
-    """Finds speech in a stream fed in chunks; times are in samples or seconds of the stream."""
-
-    in_speech: bool
-    speech_start: int  # sample at which the current (or last) utterance began
-
-    @property
-    def silence_start_s(self) -> float:
-        """Where the current stretch of silence began."""
-        ...
-
-    @property
-    def silence_s(self) -> float:
-        """How long the stream has been silent."""
-        ...
-
-    @property
-    def pauses(self) -> list[tuple[float, float]]:
-        """Recent pauses within speech, (start_s, end_s)."""
-        ...
-
-    def feed(self, samples: np.ndarray) -> int | None:
-        """Take a chunk; the sample where an utterance ended, if one did."""
         ...

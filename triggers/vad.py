@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 import onnxruntime
@@ -49,6 +50,32 @@ class SileroStream:
         out, self._h, self._c = self._session.run(None, {"input": x, "h": self._h, "c": self._c})
         self._context = window[-CONTEXT:]
         return float(out.reshape(-1)[0])
+
+
+class VoiceDetector(Protocol):
+    """What the engine needs of a voice activity detector; `VoiceActivity` is the real one, tests script one."""
+
+    in_speech: bool
+    speech_start: int  # sample at which the current (or last) utterance began
+
+    @property
+    def silence_start_s(self) -> float:
+        """Where the current stretch of silence began."""
+        ...
+
+    @property
+    def silence_s(self) -> float:
+        """How long the stream has been silent."""
+        ...
+
+    @property
+    def pauses(self) -> list[tuple[float, float]]:
+        """Recent pauses within speech, (start_s, end_s)."""
+        ...
+
+    def feed(self, samples: np.ndarray) -> int | None:
+        """Take a chunk; the sample where an utterance ended, if one did."""
+        ...
 
 
 class VoiceActivity:

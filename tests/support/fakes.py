@@ -11,7 +11,8 @@ from triggers.asr import Decoding, Word
 from triggers.audio import SAMPLE_RATE
 from triggers.engine import EngineConfig, TriggerEngine
 from triggers.events import Event, TriggerEvent
-from triggers.recognizer import Recognizer, VoiceDetector
+from triggers.recognizer import Recognizer
+from triggers.vad import VoiceDetector
 
 
 class ScriptedVAD:
