@@ -10,7 +10,17 @@ swap backend from `make_swapper`), and label every synthetic frame
 from adengine.face import FaceError
 from adengine.facebank import FaceBank, FaceCrop, assess_image, wipe
 from adengine.label import DisclosureLabel
-from adengine.media import Clip, ClipError, iter_frames, probe, read_clip, read_image, write_mp4
+from adengine.media import (
+    Clip,
+    ClipError,
+    decode_image,
+    encode_webm,
+    iter_frames,
+    probe,
+    read_clip,
+    read_image,
+    write_mp4,
+)
 from adengine.renderer import BETTER_BY, AdRenderer, RenderedAd
 from adengine.swapper import make_swapper
 from adengine.template import AdTemplate, TemplateError, TemplateLibrary, TemplateMeta
@@ -41,4 +51,6 @@ __all__ = [
     "read_image",
     "wipe",
     "write_mp4",
+    "encode_webm",
+    "decode_image",
 ]

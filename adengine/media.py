@@ -7,6 +7,7 @@ names the file, so a CLI can print it as is.
 
 from __future__ import annotations
 
+import io
 import os
 import secrets
 from collections.abc import Iterable, Iterator
@@ -14,6 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
+from typing import BinaryIO
 
 import av
 import av.logging
@@ -373,14 +375,44 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
         raise ClipError(f"{path} is a folder, not an image file")
     if path.stat().st_size == 0:
         raise ClipError(f"{path.name} is empty (0 bytes)")
+    return decode_image(path, path.name)
+
+
+def decode_image(source: str | os.PathLike | BinaryIO, name: str = "the image") -> np.ndarray:
+    """An image (a path or an open binary file) as RGB uint8, upright; ClipError naming `name` if unusable."""
     try:
-        with Image.open(path) as image:
+        with Image.open(source) as image:
             image.load()  # decode now: Pillow opens lazily and would fail later otherwise
             upright = ImageOps.exif_transpose(image)
             return np.asarray(upright.convert("RGB"), dtype=np.uint8).copy()
     except UnidentifiedImageError:
-        raise ClipError(f"{path.name} is not an image file") from None
+        raise ClipError(f"{name} is not an image file") from None
     except Image.DecompressionBombError:
-        raise ClipError(f"{path.name} is too large an image") from None
+        raise ClipError(f"{name} is too large an image") from None
     except (OSError, SyntaxError, ValueError) as exc:
-        raise ClipError(f"{path.name} is truncated or corrupt ({_reason(exc)})") from None
+        raise ClipError(f"{name} is truncated or corrupt ({_reason(exc)})") from None
+
+
+def encode_webm(frames: Iterable[np.ndarray], fps: float, bit_rate: int = 2_000_000) -> bytes:
+    """RGB frames as a silent VP8 WebM in memory: a preview any browser plays."""
+    rate = Fraction(fps).limit_denominator(1001)
+    out = io.BytesIO()
+    with av.open(out, "w", format="webm") as container:
+        video: av.VideoStream | None = None
+        count, shape = 0, None
+        for image in frames:
+            _check_frame(image, shape)
+            if video is None:
+                shape = image.shape
+                h, w = _even(image).shape[:2]
+                video = container.add_stream("libvpx", rate=rate)
+                video.width, video.height, video.pix_fmt, video.bit_rate = w, h, "yuv420p", bit_rate
+                video.options = {"deadline": "realtime", "cpu-used": "8"}
+            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(_even(image)), format="rgb24")
+            frame.pts, frame.time_base = count, 1 / rate
+            container.mux(video.encode(frame))
+            count += 1
+        if video is None:
+            raise ValueError("no frames to write")
+        container.mux(video.encode(None))
+    return out.getvalue()

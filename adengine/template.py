@@ -24,8 +24,10 @@ from adengine.track import ActorTrack
 
 StageProgress = Callable[[str, int, int], None]  # (stage, done, total)
 
-_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
+# fullmatch, not `$`: `$` lets a trailing newline through into folder names.
+_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}")
 MAX_CLIP_S = 30.0
+DEFAULT_DURATION_S = 8.0
 
 
 class TemplateError(ValueError):
@@ -34,19 +36,27 @@ class TemplateError(ValueError):
 
 @dataclass(frozen=True)
 class TemplateMeta:
+    """What an exhibit says about a template.
+
+    Trigger phrases live in the campaign now; `phrases` stays, optional, for
+    template.json files and callers that still pass them (in this position).
+    `licence` has a default only so that the fields can keep their order; an
+    empty one is refused.
+    """
+
     name: str
     title: str
     tagline: str
-    phrases: tuple[str, ...]
-    max_duration_s: float
-    licence: str  # licence of the clip and the actor's release
+    phrases: tuple[str, ...] = ()
+    max_duration_s: float = DEFAULT_DURATION_S
+    licence: str = ""  # licence of the clip and the actor's release
     fallback: str = "plain"  # without a usable face: "plain" (the clip as is) or "none" (no ad)
 
     def __post_init__(self) -> None:
-        if not _NAME.match(self.name):
+        if not _NAME.fullmatch(self.name):
             raise TemplateError(f"template name {self.name!r}: use 1-40 lowercase letters, digits, - or _")
-        if not self.phrases or not all(p.strip() for p in self.phrases):
-            raise TemplateError(f"template {self.name!r} needs at least one trigger phrase")
+        if not all(p.strip() for p in self.phrases):
+            raise TemplateError(f"template {self.name!r}: a trigger phrase is blank")
         if not 0 < self.max_duration_s <= MAX_CLIP_S:
             raise TemplateError(f"template {self.name!r}: max duration must be in (0, {MAX_CLIP_S:.0f}] s")
         if not self.licence.strip():
@@ -56,7 +66,7 @@ class TemplateMeta:
 
     @classmethod
     def from_dict(cls, data: dict) -> TemplateMeta:
-        return cls(**{**data, "phrases": tuple(data["phrases"])})
+        return cls(**{**data, "phrases": tuple(data.get("phrases", ()))})
 
 
 @dataclass
@@ -103,11 +113,24 @@ class TemplateLibrary:
             self._loaded[name] = self._load(name)
         return self._loaded[name]
 
+    def open(self, meta: TemplateMeta, clip_path: Path, sha256: str | None = None) -> AdTemplate:
+        """Load `clip_path` as template `meta.name` (replacing a loaded one of that name), tracking
+        the actor unless the track cache has it. `sha256` is the clip's, when the caller knows it."""
+        clip_path = Path(clip_path)
+        clip = self._read(clip_path, meta)
+        sha = sha256 or _sha256(clip_path)
+        template = AdTemplate(meta, clip, self._track(clip, sha), sha)
+        self._loaded[meta.name] = template
+        return template
+
+    def forget(self, name: str) -> None:
+        """Drop a loaded template from memory (its files and cached track stay)."""
+        self._loaded.pop(name, None)
+
     def add(self, clip_path: Path, meta: TemplateMeta) -> AdTemplate:
         """Ingest a clip as template `meta.name`: check it, track the actor, cache, store."""
-        clip = self._read(Path(clip_path), meta)
-        sha = _sha256(Path(clip_path))
-        track = self._track(clip, sha)
+        template = self.open(meta, clip_path)
+        sha = template.clip_sha256
         folder = self.root / meta.name
         folder.mkdir(parents=True, exist_ok=True)
         stored = folder / ("clip" + Path(clip_path).suffix.lower())
@@ -115,8 +138,6 @@ class TemplateLibrary:
             shutil.copyfile(clip_path, stored)
         info = {**asdict(meta), "phrases": list(meta.phrases), "clip": stored.name, "clip_sha256": sha}
         (folder / "template.json").write_text(json.dumps(info, indent=2))
-        template = AdTemplate(meta, clip, track, sha)
-        self._loaded[meta.name] = template
         return template
 
     def _load(self, name: str) -> AdTemplate:
@@ -164,6 +185,24 @@ class TemplateLibrary:
         cache.parent.mkdir(parents=True, exist_ok=True)
         tracks.save(track, cache)
         return track
+
+
+def ingest_clip(
+    clip_path: Path,
+    meta: TemplateMeta,
+    cache_root: Path,
+    tracker_factory: Callable[[], FaceTracker],
+    progress: StageProgress | None = None,
+) -> tuple[AdTemplate, str]:
+    """Read and check a clip, track its actor and write the track to the cache a
+    `TemplateLibrary(cache_root, ...)` reads (`cache_root/templates/.cache`).
+
+    For a separate ingest process: the server then opens the template with
+    `TemplateLibrary.open(meta, clip_path, sha256)` and finds the track cached.
+    Returns the template and the clip's sha256.
+    """
+    template = TemplateLibrary(Path(cache_root), tracker_factory, progress).open(meta, Path(clip_path))
+    return template, template.clip_sha256
 
 
 def _sha256(path: Path) -> str:

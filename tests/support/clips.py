@@ -1,0 +1,52 @@
+"""Video files made at test time for template uploads: a face clip, a faceless one, and impostors."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+
+from adengine import write_mp4
+from tests.support import faces
+
+
+def face_clip(path: Path, seconds: float = 2.0, size: tuple[int, int] = (320, 240), fps: int = 15) -> Path:
+    """The astronaut's face moving a little, with a soft tone: an actor facing the camera."""
+    frames = faces.animate(
+        faces.astronaut(), int(seconds * fps), size=size, spot=faces.ASTRONAUT_FACE, face_width=size[0] / 3, fps=fps
+    )
+    rate = 48000
+    t = np.arange(int(seconds * rate)) / rate
+    tone = (0.2 * np.sin(2 * np.pi * 330 * t)).astype(np.float32)[None, :]
+    write_mp4(path, frames, fps, tone, rate)
+    return path
+
+
+def faceless_clip(path: Path, seconds: float = 2.0, size: tuple[int, int] = (320, 240), fps: int = 15) -> Path:
+    """A drifting gradient: a valid video with nobody in it."""
+    w, h = size
+    ramp = np.linspace(0, 255, w, dtype=np.float32)[None, :, None]
+    frames = [np.broadcast_to((ramp + 8 * i) % 255, (h, w, 3)).astype(np.uint8) for i in range(int(seconds * fps))]
+    write_mp4(path, frames, fps)
+    return path
+
+
+def fast_clip(path: Path, fps: int = 240, size: tuple[int, int] = (1920, 1080), frames: int = 6) -> Path:
+    """A few frames at a frame rate far above the caps (small on disk: they are flat)."""
+    with av.open(str(path), "w", format="mp4") as out:
+        stream = out.add_stream("libx264", rate=Fraction(fps))
+        stream.width, stream.height, stream.pix_fmt = size[0], size[1], "yuv420p"
+        for i in range(frames):
+            frame = av.VideoFrame.from_ndarray(np.full((size[1], size[0], 3), 40 * i, np.uint8), format="rgb24")
+            frame.pts, frame.time_base = i, Fraction(1, fps)
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode(None))
+    return path
+
+
+def hls_playlist(path: Path) -> Path:
+    """An HLS playlist named like a video: ffmpeg would follow its URLs if it were opened as HLS."""
+    path.write_text("#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:10,\nhttp://127.0.0.1:9/secret.ts\n#EXT-X-ENDLIST\n")
+    return path
