@@ -15,7 +15,7 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import av
@@ -24,6 +24,7 @@ import numpy as np
 from triggers.audio import SAMPLE_RATE, StreamResampler
 from triggers.engine import TriggerEngine
 from triggers.events import Event, TranscriptEvent, TriggerEvent
+from triggers.matcher import Phrase
 
 log = logging.getLogger(__name__)
 MAX_PENDING_S = 10.0  # more unrecognised audio than this: the engine is restarted on fresh audio
@@ -79,6 +80,9 @@ class SpeechWorker:
         self._draining = False
         self.restarts = 0
         self._engine: TriggerEngine | None = None
+        self._new_phrases: list[Phrase | str] | None = None  # for the worker thread to hand its engine
+        self.phrases_applied_t: float | None = None  # wall time the engine last took a new phrase list
+        self._phrases_taken = threading.Event()
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
 
@@ -94,10 +98,15 @@ class SpeechWorker:
         """Take 16 kHz mono float32 samples, as `triggers.load_audio` gives them."""
         self._append(_Received(np.asarray(samples, np.float32), 0, 1, received_t))
 
-    def set_phrases(self, phrases: list[str]) -> None:
-        engine = self._engine
-        if engine is not None:
-            engine.set_phrases(phrases)
+    def set_phrases(self, phrases: Sequence[Phrase | str], wait_s: float = 0.0) -> bool:
+        """Listen for these phrases from the next audio chunk on (the worker thread applies them).
+
+        Waits up to `wait_s` for the engine to take them; True once it has.
+        """
+        with self._cond:
+            self._new_phrases = list(phrases)
+            self._phrases_taken.clear()
+        return self._phrases_taken.wait(wait_s) if wait_s > 0 else False
 
     def close(self, timeout: float | None = 2.0, drain: bool = False) -> None:
         """Stop the worker. With `drain`, first recognise what is pending and flush the engine."""
@@ -157,6 +166,12 @@ class SpeechWorker:
                 audio = audio[-int(SAMPLE_RATE) :]
             self._engine = self._make_engine()
             self._engine_origin = first_sample
+        with self._cond:
+            phrases, self._new_phrases = self._new_phrases, None
+        if phrases is not None:
+            self._engine.set_phrases(phrases)
+            self.phrases_applied_t = time.time()
+            self._phrases_taken.set()
         self._emit_all(self._engine.feed(audio))
 
     def _emit_all(self, events: list[Event]) -> None:

@@ -30,9 +30,11 @@ def add_parser(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from aiohttp import web
 
+    from callbridge.config.admin_token import ENV, FILE, load_admin_token
     from callbridge.config.services import Services
     from callbridge.media.adapt.aioice_loopback import configure_ice
-    from callbridge.web.server import Relay, build_app
+    from callbridge.web.relay import Relay
+    from callbridge.web.server import build_app
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     logging.getLogger("aiortc").setLevel(logging.WARNING)
@@ -42,13 +44,21 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_BAD_INPUT
     try:
         services = Services(args.data, args.model, args.device)
+        token = load_admin_token(args.data)
     except Exception as exc:
         print(f"callbridge serve: error: {args.data}: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     configure_ice()
-    relay = Relay(services, passthrough=args.passthrough)
+    relay = Relay(services, passthrough=args.passthrough, token=token)
     mode = " (passthrough: no AI)" if args.passthrough else ""
-    print(f"callbridge relay on http://{args.host}:{args.port}/room/demo{mode}", file=sys.stderr, flush=True)
+    base = f"http://{args.host}:{args.port}"
+    print(f"callbridge relay on {base}/room/demo{mode}", file=sys.stderr)
+    print(f"campaign admin on {base}/admin", file=sys.stderr)
+    if token.source == "new":  # shown once; afterwards it is read from the file
+        print(f"admin token (shown once, kept in {args.data / FILE}): {token.value}", file=sys.stderr, flush=True)
+    else:
+        where = f"${ENV}" if token.source == "environment" else str(args.data / FILE)
+        print(f"admin token: see {where}", file=sys.stderr, flush=True)
     try:
         web.run_app(build_app(relay), host=args.host, port=args.port, print=None, access_log=None)
     except OSError as exc:

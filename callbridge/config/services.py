@@ -10,8 +10,11 @@ from pathlib import Path
 
 import numpy as np
 
-from adengine import DisclosureLabel, MediapipeFaceTracker, TemplateLibrary
+from adengine import AdTemplate, DisclosureLabel, MediapipeFaceTracker, TemplateError, TemplateLibrary
+from callbridge.config import phrase_check
+from callbridge.config.campaign import Campaign, TemplateRecord
 from callbridge.config.store import Store
+from callbridge.ingest import resolve_inside
 from triggers import WhisperRecognizer
 
 log = logging.getLogger(__name__)
@@ -49,6 +52,8 @@ class Services:
     templates: TemplateLibrary = field(init=False)
     recognizers: RecognizerPool = field(init=False)
     _plain: dict[str, list[np.ndarray]] = field(default_factory=dict, init=False)
+    _opened: dict[str, tuple[int, AdTemplate]] = field(default_factory=dict, init=False)  # name -> (revision, it)
+    _opening: threading.Lock = field(default_factory=threading.Lock, init=False)
 
     def __post_init__(self) -> None:
         self.store = Store(self.data_dir)
@@ -64,10 +69,47 @@ class Services:
             except Exception:
                 log.exception("template %r could not be loaded", name)
         MediapipeFaceTracker().close()  # checks the face mesh weights once, before any call
+        phrase_check.preload()  # the admin page's first phrase check would otherwise wait for the word lists
+
+    def template(self, name: str) -> AdTemplate:
+        """The campaign's template `name` as its record now stands (blocking: reads and tracks once)."""
+        record = self.store.template(name)
+        if record is None:
+            known = ", ".join(t.name for t in self.store.campaign().templates)
+            raise TemplateError(f"no template {name!r} (available: {known})")
+        if record.status != "ready":
+            raise TemplateError(f"template {name!r} is not ready ({record.status})")
+        with self._opening:
+            held = self._opened.get(name)
+            if held is not None and held[0] == record.revision:
+                return held[1]
+            template = self._open(record)
+            self._opened[name] = (record.revision, template)
+            self._plain.pop(name, None)
+            return template
+
+    def _open(self, record: TemplateRecord) -> AdTemplate:
+        meta = record.meta()
+        if record.builtin:
+            built = self.templates.get(record.name)  # generated on first use
+            if built.meta == meta:
+                return built
+            return self.templates.open(meta, self.templates.root / record.name / "clip.mp4", built.clip_sha256)
+        return self.templates.open(meta, resolve_inside(self.data_dir, record.clip), record.clip_sha256 or None)
+
+    def forget_stale(self, campaign: Campaign) -> None:
+        """Drop loaded templates that the campaign has changed or deleted (an ad playing keeps its frames)."""
+        current = {t.name: t.revision for t in campaign.templates}
+        with self._opening:
+            for name in [n for n, (rev, _) in self._opened.items() if current.get(n) != rev]:
+                del self._opened[name]
+                self._plain.pop(name, None)
+                if name not in current:
+                    self.templates.forget(name)
 
     def plain_frames(self, name: str) -> list[np.ndarray]:
         """The template as it is, labelled as an advertisement (the no-face fallback)."""
-        if name not in self._plain:
-            template = self.templates.get(name)
-            self._plain[name] = [PLAIN_LABEL.apply(f) for f in template.frames]
-        return self._plain[name]
+        frames = self._plain.get(name)
+        if frames is None:
+            frames = self._plain[name] = [PLAIN_LABEL.apply(f) for f in self.template(name).frames]
+        return frames

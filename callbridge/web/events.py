@@ -16,3 +16,8 @@ def room_event(kind: str, participant: str, t: float | None = None, **fields: An
     if kind not in EVENT_TYPES:
         raise ValueError(f"unknown event type {kind!r}")
     return {"type": kind, "participant": participant, "t": round(time.time() if t is None else t, 4), **fields}
+
+
+def campaign_event(phrases: list[str]) -> RoomEvent:
+    """The campaign changed: the phrases that now start an ad (no participant: it concerns the room)."""
+    return {"type": "campaign", "phrases": list(phrases), "t": round(time.time(), 4)}

@@ -12,9 +12,10 @@ import logging
 from collections.abc import Coroutine
 from typing import Any
 
+from callbridge.config.campaign import Campaign
 from callbridge.config.services import Services
 from callbridge.media.adbreak import AdBreak
-from callbridge.web.events import RoomEvent, room_event
+from callbridge.web.events import RoomEvent, campaign_event, room_event
 from callbridge.web.participant import NegotiationError, Participant
 from callbridge.workers.priority import in_normal_thread
 from triggers import Event, TranscriptEvent, TriggerEvent
@@ -39,6 +40,7 @@ class Room:
         self._ad_over: dict[str, asyncio.Event] = {}  # speaker -> set once their ad's ad-end is out
         self._joining = asyncio.Lock()  # one join at a time: each joined event reaches each page once
         self._wired: set[tuple[str, str]] = set()  # (receiver, source) pairs whose media is set up
+        self._campaign: Campaign | None = None  # the last campaign change applied here
 
     def check_name(self, name: str) -> None:
         if name in self.participants:
@@ -49,6 +51,8 @@ class Room:
         async with self._joining:
             self.check_name(participant.name)
             self.participants[participant.name] = participant
+            if self._campaign is not None:  # a change that came while this participant's pipeline was built
+                await asyncio.to_thread(participant.pipeline.set_campaign, self._campaign)
             if welcome is not None:
                 await participant.send(
                     {**welcome, "participants": [p for p in self.participants if p != participant.name]}
@@ -124,6 +128,19 @@ class Room:
             ad.cancel()  # their face leaves the screen at once
         await asyncio.to_thread(participant.pipeline.set_consent, consent)
         await asyncio.to_thread(self.services.store.log_consent, self.name, participant.name, consent)
+
+    async def apply_campaign(self, campaign: Campaign) -> None:
+        """A campaign change: every participant's engine and renders follow it, every page hears of it."""
+        async with self._joining:
+            self._campaign = campaign
+            everyone = list(self.participants.values())
+            outcomes = await asyncio.gather(
+                *(in_normal_thread(p.pipeline.set_campaign, campaign) for p in everyone), return_exceptions=True
+            )
+            for participant, outcome in zip(everyone, outcomes):
+                if isinstance(outcome, BaseException):
+                    log.error("room %s: %s could not take the campaign", self.name, participant.name, exc_info=outcome)
+        await self.broadcast(campaign_event([r.phrase for r in campaign.live_rules()]))
 
     async def broadcast(self, event: RoomEvent) -> None:
         for participant in list(self.participants.values()):

@@ -5,67 +5,31 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from aiohttp import web
 
-from callbridge.config.services import Services
 from callbridge.media.adapt import aiortc_audio_level, aiortc_vp8_bitrate
-from callbridge.web.room import Room
+from callbridge.web import admin_api, template_upload
+from callbridge.web.relay import RELAY, Relay
 from callbridge.web.session import Session
-from callbridge.workers.priority import in_normal_thread, media_executor
+from callbridge.workers.priority import media_executor
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
 ROOM_NAME = re.compile(r"^[a-z0-9-]{1,40}$")
 
 
-@dataclass
-class Relay:
-    """Rooms by name, and whether the models have loaded."""
-
-    services: Services
-    passthrough: bool = False
-    rooms: dict[str, Room] = field(default_factory=dict)
-    ready: bool = False
-    load_error: str | None = None
-    started: float = field(default_factory=time.monotonic)
-    loading: asyncio.Task[None] | None = None
-
-    def room(self, name: str) -> Room:
-        if name not in self.rooms:
-            self.rooms[name] = Room(name, self.services)
-        return self.rooms[name]
-
-    def forget_if_empty(self, name: str) -> None:
-        room = self.rooms.get(name)
-        if room is not None and not room.participants:
-            del self.rooms[name]
-
-    async def load(self) -> None:
-        try:
-            if not self.passthrough:
-                await in_normal_thread(self.services.load)  # CTranslate2 starts its threads here
-            self.ready = True
-            log.info("ready after %.1f s", time.monotonic() - self.started)
-        except Exception as exc:
-            self.load_error = f"{type(exc).__name__}: {exc}"
-            log.exception("the relay could not load its models")
-
-
-RELAY = web.AppKey("relay", Relay)
-
-
 def build_app(relay: Relay) -> web.Application:
-    app = web.Application()
+    app = web.Application(middlewares=[admin_api.json_errors])
     app[RELAY] = relay
     app.router.add_get("/", index)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/room/{room}", room_page)
     app.router.add_get("/ws/{room}", websocket)
-    app.router.add_get("/api/campaign", campaign)
+    app.router.add_get("/admin", admin_page)
+    admin_api.add_routes(app)
+    template_upload.add_routes(app)
     app.router.add_static("/static", STATIC)
     app.on_startup.append(_start_loading)
     app.on_shutdown.append(_hang_up)
@@ -78,10 +42,12 @@ async def _start_loading(app: web.Application) -> None:
     aiortc_audio_level.install()  # aiortc's per-sample loop otherwise holds the event loop
     aiortc_vp8_bitrate.install()  # aiortc otherwise restarts the video encoder at every wobble of the estimate
     app[RELAY].loading = asyncio.ensure_future(app[RELAY].load())
+    app[RELAY].start_campaign_watch()
 
 
 async def _hang_up(app: web.Application) -> None:
     relay = app[RELAY]
+    relay.stop_campaign_watch()
     for room in list(relay.rooms.values()):
         for participant in list(room.participants.values()):
             await room.leave(participant)
@@ -97,6 +63,10 @@ async def room_page(request: web.Request) -> web.StreamResponse:
     return web.FileResponse(STATIC / "room.html")
 
 
+async def admin_page(request: web.Request) -> web.FileResponse:
+    return web.FileResponse(STATIC / "admin.html", headers={"Cache-Control": "no-store"})
+
+
 async def healthz(request: web.Request) -> web.Response:
     relay = request.app[RELAY]
     body: dict[str, bool | int | str] = {
@@ -108,16 +78,6 @@ async def healthz(request: web.Request) -> web.Response:
     if relay.load_error:
         body["error"] = relay.load_error
     return web.json_response(body, status=200 if relay.ready else 503)
-
-
-async def campaign(request: web.Request) -> web.Response:
-    store = request.app[RELAY].services.store
-    rules = await asyncio.to_thread(store.rules)
-    phrases = [{"phrase": r.phrase, "template": r.template, "enabled": r.enabled} for r in rules]
-    templates = [
-        {"name": n, "status": "ready", "progress": 1.0, "error": None} for n in sorted({r.template for r in rules})
-    ]
-    return web.json_response({"phrases": phrases, "templates": templates})
 
 
 async def websocket(request: web.Request) -> web.StreamResponse:

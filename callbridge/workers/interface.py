@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Protocol
 import av
 
 if TYPE_CHECKING:
+    from callbridge.config.campaign import Campaign
     from callbridge.media.adbreak import AdMedia
 
 
@@ -34,6 +35,10 @@ class MediaPipeline(Protocol):
 
     def set_consent(self, consent: bool) -> None:
         """Give or withdraw consent; withdrawing wipes every face held (blocking)."""
+        ...
+
+    def set_campaign(self, campaign: Campaign) -> None:
+        """Listen for the campaign's live phrases; pre-render its new templates (blocking)."""
         ...
 
     def ad_media(self, template_name: str) -> AdMedia | None:

@@ -18,15 +18,18 @@ import av
 import numpy as np
 
 from adengine import BETTER_BY, AdRenderer, FaceBank, FaceCrop, MediapipeFaceTracker, RenderedAd, wipe
+from callbridge.config.campaign import Campaign
 from callbridge.config.services import PLAIN_LABEL, Services
-from callbridge.media.adbreak import AdMedia
+from callbridge.media.adbreak import MAX_AD_S, AdMedia
 from callbridge.workers.faces import FaceWorker
-from triggers import TriggerEngine
+from triggers import Phrase, TriggerEngine
 from triggers.worker import SpeechSink, SpeechWorker
 
 log = logging.getLogger(__name__)
 # A render just begun is worth waiting this long for rather than showing the plain ad.
 READY_WAIT_S = 1.0
+# Audio arrives every 20 ms in a call, and the engine takes new phrases with the next chunk.
+PHRASES_WAIT_S = 0.5
 
 
 class ParticipantPipeline:
@@ -48,6 +51,11 @@ class ParticipantPipeline:
         self._renderers: dict[str, AdRenderer] = {}
         self._faces_held: list[FaceCrop] = []  # copies handed to renderers; wiped on close
         self._previous: dict[str, RenderedAd] = {}  # the last finished render, while a better one renders
+        self._retired: list[tuple[float, AdRenderer]] = []  # renders of changed templates; an ad may still play one
+        self._best: FaceCrop | None = None  # the latest face offered to the renderers (a copy in _faces_held)
+        self._rendering = threading.RLock()  # the face worker and campaign changes both start renders
+        self._closed = False  # set before the wipe: a render started late must not keep a face
+        self._templates = services.store.campaign().live_templates()  # name -> revision of its last change
         self.speech = SpeechWorker(self._make_engine, on_speech, name=f"speech-{name}")
         self.faces = FaceWorker(self._make_bank, self._on_face, name=f"faces-{name}")
         self.faces.set_consent(consent)
@@ -69,9 +77,29 @@ class ParticipantPipeline:
             if had:
                 self._face_news(None)
 
+    def set_campaign(self, campaign: Campaign) -> None:
+        """Listen for the new phrases; render new or changed templates with the face already held."""
+        self.speech.set_phrases(engine_phrases(campaign), wait_s=PHRASES_WAIT_S)
+        templates = campaign.live_templates()
+        now = time.monotonic()
+        with self._rendering, self._lock:
+            changed = [n for n in self._renderers if templates.get(n) != self._templates.get(n)]
+            for name in changed:
+                self._retired.append((now, self._renderers.pop(name)))
+                self._previous.pop(name, None)
+            self._templates = templates
+            # an ad plays at most MAX_AD_S: a render retired longer ago than that plays nowhere
+            old = [r for t, r in self._retired if now - t > MAX_AD_S + 1.0]
+            self._retired = [(t, r) for t, r in self._retired if now - t <= MAX_AD_S + 1.0]
+        for renderer in old:
+            renderer.clear()
+        best = self._best
+        if best is not None and self.consent:  # loading a new template takes a while: not on the caller's time
+            threading.Thread(target=self._on_face, args=(best,), name=f"prerender-{self.name}", daemon=True).start()
+
     def ad_media(self, template_name: str) -> AdMedia | None:
         """What to play for a trigger: this person's render, else the template's fallback."""
-        template = self._services.templates.get(template_name)
+        template = self._services.template(template_name)
         meta = template.meta
         renderer = self._renderers.get(template_name) if self.consent else None
         previous = self._previous.get(template_name) if self.consent else None
@@ -110,6 +138,8 @@ class ParticipantPipeline:
 
     def close(self) -> None:
         """Stop the workers and wipe every face, crop and render of this participant."""
+        with self._lock:
+            self._closed = True
         try:
             self.speech.close()
             self.faces.close()
@@ -118,37 +148,50 @@ class ParticipantPipeline:
             self._services.recognizers.release(self._recognizer)
 
     def _make_engine(self) -> TriggerEngine:
-        return TriggerEngine(self._services.store.phrases(), self._recognizer, participant=self.name)
+        return TriggerEngine(engine_phrases(self._services.store.campaign()), self._recognizer, participant=self.name)
 
     def _make_bank(self) -> FaceBank:
         return FaceBank(self.name, MediapipeFaceTracker())
 
     def _on_face(self, best: FaceCrop) -> None:
         """Pre-render every campaign template with a private copy of the best face."""
-        for name in self._services.store.templates():
-            renderer = self._renderer(name)
-            if renderer is None:
-                continue
-            current = renderer.wait(0) if renderer.ready else None
-            if current is not None and best.quality.score < current.face_quality + BETTER_BY:
-                continue
-            copy = _copy(best)
-            finished = renderer.wait(0) if renderer.ready else None
-            if renderer.offer(copy):
-                if finished is not None:
-                    self._previous[name] = finished
-                log.info("%s: pre-rendering %r with a face of quality %.2f", self.name, name, copy.quality.score)
-                with self._lock:
+        with self._rendering:
+            for name in list(self._templates):
+                self._prerender(name, best)
+
+    def _prerender(self, name: str, best: FaceCrop) -> None:
+        renderer = self._renderer(name)
+        if renderer is None:
+            return
+        current = renderer.wait(0) if renderer.ready else None
+        if current is not None and best.quality.score < current.face_quality + BETTER_BY:
+            return
+        copy = _copy(best)
+        finished = renderer.wait(0) if renderer.ready else None
+        if renderer.offer(copy):
+            if finished is not None:
+                self._previous[name] = finished
+            log.info("%s: pre-rendering %r with a face of quality %.2f", self.name, name, copy.quality.score)
+            with self._lock:
+                late = self._closed
+                if not late:
                     self._faces_held.append(copy)
-                self._face_news(copy.quality.score)
-            else:
+                    self._best = copy
+            if late:
+                renderer.clear()
                 wipe(copy)
+                return
+            self._face_news(copy.quality.score)
+        else:
+            wipe(copy)
 
     def _renderer(self, name: str) -> AdRenderer | None:
         with self._lock:
+            if self._closed:
+                return None
             if name not in self._renderers:
                 try:
-                    self._renderers[name] = AdRenderer(self._services.templates.get(name))
+                    self._renderers[name] = AdRenderer(self._services.template(name))
                 except Exception:
                     log.exception("template %r cannot be rendered", name)
                     return None
@@ -157,6 +200,8 @@ class ParticipantPipeline:
     def _wipe_renders(self) -> bool:
         with self._lock:
             renderers, self._renderers = list(self._renderers.values()), {}
+            renderers += [r for _, r in self._retired]
+            self._retired, self._best = [], None
             held, self._faces_held = self._faces_held, []
             previous, self._previous = list(self._previous.values()), {}
         for ad in previous:
@@ -167,6 +212,11 @@ class ParticipantPipeline:
         for crop in held:
             wipe(crop)
         return bool(held)
+
+
+def engine_phrases(campaign: Campaign) -> list[Phrase]:
+    """The phrases a trigger engine listens for, each with its cooldown."""
+    return [Phrase.parse(r.phrase, r.cooldown_s) for r in campaign.live_rules()]
 
 
 def _ready_soon(renderer: AdRenderer, wait_s: float = READY_WAIT_S) -> bool:
@@ -200,6 +250,9 @@ class PassthroughPipeline:
 
     def set_consent(self, consent: bool) -> None:
         self.consent = consent
+
+    def set_campaign(self, campaign: Campaign) -> None:
+        pass
 
     def ad_media(self, template_name: str) -> AdMedia | None:
         return None

@@ -10,6 +10,7 @@ from types import SimpleNamespace
 
 import av
 
+from callbridge.config.campaign import Campaign
 from callbridge.config.store import Store
 from callbridge.media.adbreak import AdMedia
 from callbridge.media.tracks import Program
@@ -26,6 +27,7 @@ class FakePipeline:
         self.consent = consent
         self.media = media
         self.asked: list[str] = []
+        self.campaigns: list[Campaign] = []
         self.closed = False
 
     def feed_audio(self, frame: av.AudioFrame, received_t: float) -> None:
@@ -36,6 +38,9 @@ class FakePipeline:
 
     def set_consent(self, consent: bool) -> None:
         self.consent = consent
+
+    def set_campaign(self, campaign: Campaign) -> None:
+        self.campaigns.append(campaign)
 
     def ad_media(self, template_name: str) -> AdMedia | None:
         self.asked.append(template_name)

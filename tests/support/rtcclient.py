@@ -122,7 +122,7 @@ class RoomClient:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             for event in self.events[after:]:
-                if event["type"] == kind and participant in (None, event["participant"]):
+                if event["type"] == kind and participant in (None, event.get("participant")):
                     return event
             self.arrived.clear()
             try:

@@ -233,16 +233,19 @@ def test_falling_far_behind_restarts_the_engine_on_the_newest_second():
     assert phrase_end_t == receive_time(origin + 0.4, received, n)
 
 
-def test_set_phrases_reaches_the_current_engine():
+def test_set_phrases_reaches_the_current_engine_at_the_next_chunk():
     engines: list[ScriptedEngine] = []
     worker = SpeechWorker(lambda: engines.append(ScriptedEngine([])) or engines[-1], Sink(), name="speech-test-phrases")
     try:
         worker.push(audio_frame(), T0)
         wait_until(lambda: engines and engines[0].fed > 0)
         worker.set_phrases(["see you soon"])
+        assert worker.phrases_applied_t is None  # the engine is fed on the worker thread only
+        worker.push(audio_frame(), T0 + 0.02)
+        wait_until(lambda: worker.phrases_applied_t is not None)
     finally:
         worker.close()
-    assert engines[0].phrases == ["see you soon"]
+    assert engines[0].phrases == ["see you soon"] and len(engines) == 1
 
 
 def test_close_stops_the_thread():

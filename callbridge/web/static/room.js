@@ -493,6 +493,8 @@ window.callbridge = { events: [] };
       case 'ad-start': return startAd(ev);
       case 'ad-end': return endAd(ev.participant);
       case 'face': return onFace(ev);
+      // The campaign changed (admin page, API or CLI): the enabled phrases, live.
+      case 'campaign': return showPhrases(ev.phrases || []);
       default: return undefined;
     }
   }
