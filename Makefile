@@ -55,6 +55,7 @@ bench: install-test system-bench
 	$(BIN)/python -m bench.adengine_bench
 	$(BIN)/python -m bench.relay_bench
 	$(BIN)/python -m bench.browser_bench
+	$(BIN)/python -m bench.campaign_bench
 
 clean:
 	rm -rf $(VENV) build *.egg-info

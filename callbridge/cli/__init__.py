@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
-from callbridge.cli import listen, render, serve, template
+from callbridge.cli import campaign, listen, render, serve, template
 from callbridge.cli.exits import EXIT_BAD_INPUT
 
 
@@ -29,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_parser(sub)
     template.add_parser(sub)
     serve.add_parser(sub)
+    campaign.add_parser(sub)
     return parser
 
 

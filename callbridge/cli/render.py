@@ -19,7 +19,6 @@ from adengine import (
     FaceError,
     MediapipeFaceTracker,
     TemplateError,
-    TemplateLibrary,
     TrackError,
     assess_image,
     iter_frames,
@@ -30,6 +29,7 @@ from adengine import (
 )
 from callbridge.cli.exits import EXIT_BAD_INPUT
 from callbridge.cli.progress import StageProgress, stage_bars
+from callbridge.config.services import Services
 
 HELP = """Renders an ad template with the actor's face replaced by the face in --face
 (a photo, or a video from which the best frame is harvested), and writes an H.264
@@ -60,8 +60,9 @@ def run(args: argparse.Namespace) -> int:
             raise ValueError(f"--out must end in .mp4, not {args.out.name!r}")
         with stage_bars(enabled=sys.stderr.isatty()) as progress:
             face = harvest(args.face)
-            library = TemplateLibrary(args.data, MediapipeFaceTracker, progress)
-            template = library.get(args.template)
+            services = Services(args.data)
+            services.templates.progress = progress
+            template = services.template(args.template)
             ad = AdRenderer(template, swapper).render(face)
             total = len(ad.frames)
             write_mp4(args.out, _counted(ad.frames, progress, total), ad.fps, ad.audio, ad.sample_rate)

@@ -7,15 +7,29 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from adengine import ClipError, MediapipeFaceTracker, TemplateError, TemplateLibrary, TemplateMeta, TrackError
+from callbridge.cli.campaign import fraction_bars
 from callbridge.cli.exits import EXIT_BAD_INPUT
-from callbridge.cli.progress import stage_bars
+from callbridge.config.campaign import (
+    CampaignError,
+    PhraseRule,
+    TemplateRecord,
+    check_fallback,
+    check_max_duration,
+    check_phrase,
+    check_template_name,
+    check_text,
+)
+from callbridge.config.store import Store
+from callbridge.ingest import UploadError
 
 HELP = """Ad templates are a clip (video and audio) in which an actor faces the camera,
-plus what the exhibit says about it. `add` checks the clip, tracks the actor's face
-through it once (with a progress bar) and caches everything the renderer needs;
-a clip whose actor cannot be tracked in at least 90% of its frames is refused,
-naming the frames. The built-in template 'default' needs no adding."""
+plus what the exhibit says about it. `add` checks the clip (container, size,
+resolution, frame rate, a face), stores it in the data directory, tracks the
+actor's face through it once (with a progress bar), and adds it to the campaign
+with its trigger phrases: a running server picks it up within a second. A clip
+whose actor cannot be tracked in at least 90% of its frames is refused, naming
+the frames. The built-in template 'default' needs no adding. `callbridge
+campaign` manages phrases and templates in more detail."""
 
 
 def add_parser(sub: Any) -> None:
@@ -23,7 +37,7 @@ def add_parser(sub: Any) -> None:
     actions = p.add_subparsers(dest="action", required=True, parser_class=type(p))
     add = actions.add_parser("add", help="ingest a clip as a template", description=HELP)
     add.add_argument("clip", type=Path, metavar="CLIP")
-    add.add_argument("--name", required=True, help="1-40 lowercase letters, digits, - or _")
+    add.add_argument("--name", required=True, help="1-40 lowercase letters, digits or -")
     add.add_argument("--title", required=True)
     add.add_argument("--tagline", default="")
     add.add_argument("--phrase", action="append", required=True, metavar="TEXT", help="a trigger phrase (repeatable)")
@@ -45,21 +59,37 @@ def add_parser(sub: Any) -> None:
 
 
 def run_add(args: argparse.Namespace) -> int:
+    from callbridge.config import intake  # imported here: it brings the ingest machinery
+
     try:
-        meta = TemplateMeta(
-            args.name, args.title, args.tagline, tuple(args.phrase), args.max_duration, args.licence, args.fallback
+        record = TemplateRecord(
+            check_template_name(args.name),
+            title=check_text(args.title, "title", 80),
+            tagline=check_text(args.tagline, "tagline", 120),
+            licence=check_text(args.licence, "licence", 400),
+            max_duration_s=check_max_duration(args.max_duration),
+            fallback=check_fallback(args.fallback),
         )
-        with stage_bars(enabled=sys.stderr.isatty()) as progress:
-            template = TemplateLibrary(args.data, MediapipeFaceTracker, progress).add(args.clip, meta)
-    except (ClipError, TemplateError, TrackError) as exc:
+        rules = [PhraseRule(check_phrase(p), record.name) for p in args.phrase]
+        if not args.clip.is_file():
+            raise CampaignError(f"no clip file at {args.clip}")
+        store = Store(args.data)
+        with fraction_bars(enabled=sys.stderr.isatty()) as progress:
+            ready = intake.admit(store, args.clip, record, lambda f: progress(record.name, f))
+        for rule in rules:
+            if store.rule(rule.phrase) is None:
+                store.add_phrase(rule)
+            else:
+                store.update_phrase(rule.phrase, template=record.name)
+    except (CampaignError, UploadError) as exc:
         print(f"callbridge template: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    w, h = template.size
-    print(f"added template {meta.name!r}: {len(template.frames)} frames {w}x{h} at {template.fps:g} fps")
+    phrases = ", ".join(repr(r.phrase) for r in rules)
+    print(f"added template {ready.name!r} ({ready.verdict}); it plays for {phrases}")
     return 0
 
 
 def run_list(args: argparse.Namespace) -> int:
-    for name in TemplateLibrary(args.data, MediapipeFaceTracker).names():
-        print(name)
+    for record in Store(args.data).campaign().templates:
+        print(f"{record.name}\t{record.status}\t{record.title}")
     return 0
