@@ -64,9 +64,9 @@ def run_add(args: argparse.Namespace) -> int:
     try:
         record = TemplateRecord(
             check_template_name(args.name),
-            title=check_text(args.title, "title", 80),
-            tagline=check_text(args.tagline, "tagline", 120),
-            licence=check_text(args.licence, "licence", 400),
+            title=check_text(args.title, "title") or args.name,
+            tagline=check_text(args.tagline, "tagline"),
+            licence=check_text(args.licence, "licence"),
             max_duration_s=check_max_duration(args.max_duration),
             fallback=check_fallback(args.fallback),
         )
@@ -81,7 +81,7 @@ def run_add(args: argparse.Namespace) -> int:
                 store.add_phrase(rule)
             else:
                 store.update_phrase(rule.phrase, template=record.name)
-    except (CampaignError, UploadError) as exc:
+    except (CampaignError, UploadError, OSError) as exc:
         print(f"callbridge template: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     phrases = ", ".join(repr(r.phrase) for r in rules)

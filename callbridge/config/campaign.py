@@ -148,25 +148,34 @@ def check_fallback(value: Any) -> Fallback:
     raise CampaignError("fallback is 'plain' (the clip as it is) or 'none' (no ad)")
 
 
-def check_text(value: Any, what: str, limit: int = 200) -> str:
+TEXT_LIMITS = {"title": 80, "tagline": 120, "licence": 400}
+
+
+def check_text(value: Any, what: str) -> str:
+    """A template's title, tagline or licence, within its length; the licence may not be empty."""
     if not isinstance(value, str):
         raise CampaignError(f"{what} is text")
+    limit = TEXT_LIMITS[what]
     if len(value) > limit:
         raise CampaignError(f"{what} is at most {limit} characters")
+    if what == "licence" and not value.strip():
+        raise CampaignError("a licence / release note is needed: whose clip it is and that the actor agreed")
     return value.strip()
 
 
-def phrase_json(rule: PhraseRule) -> dict[str, Any]:
-    """A rule as the API and `campaign list --json` give it, with its warnings."""
+def phrase_json(rule: PhraseRule, live: bool | None = None) -> dict[str, Any]:
+    """A rule as the API and `campaign list --json` give it, with its warnings (and whether it fires now)."""
     from callbridge.config.phrase_check import phrase_warnings  # its word lists load on first use
 
-    return {**rule.to_dict(), "warnings": phrase_warnings(rule.phrase)}
+    out = {**rule.to_dict(), "warnings": phrase_warnings(rule.phrase)}
+    return out if live is None else {**out, "live": live}
 
 
 def campaign_json(campaign: Campaign) -> dict[str, Any]:
     """The campaign as GET /api/campaign answers it."""
+    live = set(campaign.live_rules())
     return {
-        "phrases": [phrase_json(r) for r in campaign.phrases],
+        "phrases": [phrase_json(r, r in live) for r in campaign.phrases],
         "templates": [t.to_dict() for t in campaign.templates],
         "revision": campaign.revision,
     }

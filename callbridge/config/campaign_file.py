@@ -140,14 +140,18 @@ def import_campaign(store: Store, path: Path, progress: Progress | None = None) 
 
     Raises CampaignError naming FILE:LINE; the campaign and the clips folder are then as before.
     """
+    from callbridge.config import intake  # imported here: it brings the ingest machinery
+
     builtin = {t.name for t in store.campaign().templates if t.builtin}
     plan = read_campaign_file(path, builtin)
     records, fresh, reused = _ingest_all(store, plan, path.name, progress)
+    before = [t for t in store.campaign().templates if not t.builtin]
     try:
         store.replace_campaign(Campaign(list(plan.phrases), records), plan.retention_days)
     except BaseException:
         _discard_all(store.data_dir, fresh)
         raise
+    intake.forget_removed(store, before)  # templates the file dropped or replaced
     return ImportSummary(len(records), len(plan.phrases), [r.name for r in fresh], reused)
 
 

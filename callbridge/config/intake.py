@@ -78,3 +78,15 @@ def discard(data_dir: Path, record: TemplateRecord) -> None:
     """Delete the stored clip of a record that will not be used (or was deleted)."""
     if record.clip and not record.builtin:
         resolve_inside(data_dir, record.clip).unlink(missing_ok=True)
+
+
+def forget_removed(store: Store, removed: list[TemplateRecord]) -> None:
+    """Delete the clips and cached actor tracks of deleted templates that no remaining template uses."""
+    kept = store.campaign().templates
+    clips, hashes = {t.clip for t in kept}, {t.clip_sha256 for t in kept}
+    for record in removed:
+        if record.clip not in clips:
+            discard(store.data_dir, record)
+        if record.clip_sha256 and record.clip_sha256 not in hashes:
+            for track in (store.data_dir / "templates" / ".cache").glob(f"{record.clip_sha256}-*.npz"):
+                track.unlink(missing_ok=True)

@@ -26,7 +26,7 @@ from callbridge.config.campaign import (
     check_text,
     phrase_json,
 )
-from callbridge.config.intake import discard
+from callbridge.config.intake import forget_removed
 from callbridge.config.phrase_check import phrase_warnings
 from callbridge.ingest import UploadError
 from callbridge.web.relay import RELAY, Relay
@@ -149,9 +149,9 @@ async def change_template(request: web.Request) -> web.Response:
     body = await read_json(request)
     _only(body, {"title", "tagline", "licence", "max_duration_s", "fallback"})
     checks: dict[str, Callable[[Any], Any]] = {
-        "title": lambda v: check_text(v, "title", 80),
-        "tagline": lambda v: check_text(v, "tagline", 120),
-        "licence": lambda v: check_text(v, "licence", 400),
+        "title": lambda v: check_text(v, "title"),
+        "tagline": lambda v: check_text(v, "tagline"),
+        "licence": lambda v: check_text(v, "licence"),
         "max_duration_s": check_max_duration,
         "fallback": check_fallback,
     }
@@ -167,7 +167,7 @@ async def remove_template(request: web.Request) -> web.Response:
     relay = require_admin(request)
     record: TemplateRecord = await in_normal_thread(relay.services.store.remove_template, request.match_info["name"])
     await relay.apply_campaign()
-    await in_normal_thread(discard, relay.services.data_dir, record)  # an ad playing it holds its frames in RAM
+    await in_normal_thread(forget_removed, relay.services.store, [record])  # an ad playing it keeps its frames
     return web.Response(status=204)
 
 

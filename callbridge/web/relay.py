@@ -106,7 +106,7 @@ class Relay:
     async def _watch_campaign(self) -> None:
         """Poll the store's revision (changes from the CLI), and purge expired log rows hourly."""
         store = self.services.store
-        last_purge = 0.0
+        last_purge = -PURGE_EVERY_S  # the first purge is at start
         while True:
             try:
                 if time.monotonic() - last_purge > PURGE_EVERY_S:

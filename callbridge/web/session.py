@@ -98,12 +98,12 @@ class Session:
         participant = Participant(join.name, self.room.name, pipeline, self.send)
         holder.append(participant)
         participant.pc.on("connectionstatechange", lambda: self._on_state(participant))
-        rules = await asyncio.to_thread(self.room.services.store.rules)  # SQLite off the event loop
+        rules = await in_normal_thread(self.room.services.store.live_rules)  # SQLite off the event loop
         welcome = {
             "type": "welcome",
             "participant": participant.name,
             "room": self.room.name,
-            "phrases": [{"phrase": r.phrase, "template": r.template} for r in rules if r.enabled],
+            "phrases": [{"phrase": r.phrase, "template": r.template} for r in rules],
             "ice_servers": [],
             "max_ad_s": MAX_AD_S,  # the page's failsafe restores live video after this (plus slack)
         }

@@ -109,9 +109,7 @@ async def _ingest(relay: Relay, clip: str, record: TemplateRecord) -> None:
 
 
 def _record(fields: dict[str, str]) -> TemplateRecord:
-    licence = check_text(fields.get("licence", ""), "licence", 400)
-    if not licence:
-        raise CampaignError("a licence / release note is needed: whose clip it is and that the actor agreed")
+    licence = check_text(fields.get("licence", ""), "licence")
     try:
         max_s = float(fields.get("max_duration_s") or DEFAULT_MAX_S)
     except ValueError:
@@ -119,8 +117,8 @@ def _record(fields: dict[str, str]) -> TemplateRecord:
     name = check_template_name(fields.get("name", ""))
     return TemplateRecord(
         name=name,
-        title=check_text(fields.get("title") or name, "title", 80),
-        tagline=check_text(fields.get("tagline", ""), "tagline", 120),
+        title=check_text(fields.get("title") or name, "title"),
+        tagline=check_text(fields.get("tagline", ""), "tagline"),
         licence=licence,
         max_duration_s=check_max_duration(max_s),
         fallback=check_fallback(fields.get("fallback") or "plain"),

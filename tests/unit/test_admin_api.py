@@ -66,7 +66,14 @@ def test_the_campaign_is_public_and_lists_phrases_with_warnings_and_templates(tm
     status, body = run(go())
     assert status == 200 and body["revision"] == 0
     assert body["phrases"] == [
-        {"phrase": "dinner tonight", "template": "default", "enabled": True, "cooldown_s": 0.0, "warnings": []}
+        {
+            "phrase": "dinner tonight",
+            "template": "default",
+            "enabled": True,
+            "cooldown_s": 0.0,
+            "warnings": [],
+            "live": True,
+        }
     ]
     (default,) = body["templates"]
     assert default["name"] == "default" and default["status"] == "ready" and default["builtin"] is True
@@ -159,6 +166,9 @@ def test_template_routes_change_and_delete(tmp_path):
     ready_template(tmp_path, "travel")
     (tmp_path / "clips").mkdir()
     (tmp_path / "clips" / "travel.mp4").write_bytes(b"x")
+    track = tmp_path / "templates" / ".cache" / f"{'0' * 64}-10.npz"  # the actor's cached track
+    track.parent.mkdir(parents=True)
+    track.write_bytes(b"x")
     Store(tmp_path).add_phrase(PhraseRule("road trip", "travel"))
 
     async def go():
@@ -177,7 +187,7 @@ def test_template_routes_change_and_delete(tmp_path):
     assert changed[0] == 200 and (changed[1]["max_duration_s"], changed[1]["fallback"]) == (4.5, "none")
     assert deleted == (204, None)
     assert Store(tmp_path).template("travel") is None and Store(tmp_path).template_for("road trip") is None
-    assert not (tmp_path / "clips" / "travel.mp4").exists()  # the clip goes with it
+    assert not (tmp_path / "clips" / "travel.mp4").exists() and not track.exists()  # its files go with it
 
 
 def test_logs_settings_and_purge(tmp_path):

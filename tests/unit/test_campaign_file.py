@@ -149,10 +149,12 @@ def test_a_changed_clip_or_new_metadata_under_the_same_name(store, tmp_path, ing
         name = "pizza"
         clip = "new.mp4"
         title = "Pizza Palace"
+        licence = "CC0"
         [[templates]]
         name = "travel"
         clip = "{store.data_dir / "clips" / "travel.mp4"}"
         title = "Trips"
+        licence = "CC0"
         max_duration_s = 5
         fallback = "none"
         [[phrases]]
@@ -171,7 +173,7 @@ def test_a_changed_clip_or_new_metadata_under_the_same_name(store, tmp_path, ing
 
 def test_relative_clip_paths_are_relative_to_the_toml_file(tmp_path, ingested):
     write(tmp_path / "show" / "clips" / "a.mp4", "clip a")
-    write(tmp_path / "show" / "campaign.toml", '[[templates]]\nname = "a"\nclip = "clips/a.mp4"\n')
+    write(tmp_path / "show" / "campaign.toml", '[[templates]]\nname = "a"\nclip = "clips/a.mp4"\nlicence = "CC0"\n')
     plan = read_campaign_file(tmp_path / "show" / "campaign.toml")
     assert plan.templates[0].clip == (tmp_path / "show" / "clips" / "a.mp4").resolve()
 
@@ -183,6 +185,7 @@ GOOD_TEMPLATE = """
 name = "pizza"
 clip = "pizza.mp4"
 title = "Pizza Palace"
+licence = "CC0"
 """
 
 
@@ -193,28 +196,32 @@ title = "Pizza Palace"
         ("phrases = [1,\n", 1, "not valid TOML: Invalid value"),
         (
             GOOD_TEMPLATE + '[[phrases]]\nphrase = "x"\ntemplate = "nope"\n',
-            7,
+            8,
             "phrase 'x': template 'nope' is not in the file",
         ),
         (
             GOOD_TEMPLATE + '[[phrases]]\nphrase = "pizza night"\ntemplate = "pizza"\n'
             '[[phrases]]\nphrase = "Pizza Night"\ntemplate = "default"\n',
-            8,
-            "phrase 'pizza night' appears twice (first on line 5)",
+            9,
+            "phrase 'pizza night' appears twice (first on line 6)",
         ),
         ('[[templates]]\nname = "../x"\nclip = "pizza.mp4"\n', 2, "template name '../x': use 1-40 lowercase"),
         (
             GOOD_TEMPLATE + '[[phrases]]\nphrase = "pizza night"\ntemplate = "pizza"\ncooldown_s = -1\n',
-            8,
+            9,
             "phrase 'pizza night': cooldown_s must be between 0 and 3600 s",
         ),
-        ('[[templates]]\nname = "pizza"\n\nclip = "gone.mp4"\n', 4, "template 'pizza': no clip file at /"),
-        ('[[templates]]\nname = "pizza"\n', 1, "template 'pizza': clip is missing"),
-        (GOOD_TEMPLATE + 'colour = "red"\n', 5, "template 'pizza': unknown key 'colour'"),
-        (GOOD_TEMPLATE + GOOD_TEMPLATE, 6, "template 'pizza' appears twice (first on line 1)"),
-        ('[[templates]]\nname = "default"\nclip = "pizza.mp4"\n', 1, "template 'default' is built in"),
-        (GOOD_TEMPLATE + "max_duration_s = 99\n", 5, "template 'pizza': max_duration_s must be between 1 and 30 s"),
-        (GOOD_TEMPLATE + 'fallback = "maybe"\n', 5, "template 'pizza': fallback is 'plain'"),
+        (
+            '[[templates]]\nname = "pizza"\n\nclip = "gone.mp4"\nlicence = "CC0"\n',
+            4,
+            "template 'pizza': no clip file at /",
+        ),
+        ('[[templates]]\nname = "pizza"\nlicence = "CC0"\n', 1, "template 'pizza': clip is missing"),
+        (GOOD_TEMPLATE + 'colour = "red"\n', 6, "template 'pizza': unknown key 'colour'"),
+        (GOOD_TEMPLATE + GOOD_TEMPLATE, 7, "template 'pizza' appears twice (first on line 1)"),
+        ('[[templates]]\nname = "default"\nclip = "pizza.mp4"\nlicence = "CC0"\n', 1, "template 'default' is built in"),
+        (GOOD_TEMPLATE + "max_duration_s = 99\n", 6, "template 'pizza': max_duration_s must be between 1 and 30 s"),
+        (GOOD_TEMPLATE + 'fallback = "maybe"\n', 6, "template 'pizza': fallback is 'plain'"),
         ('retention_days = 0\n[[phrases]]\nphrase = "a b c d"\n', 1, "retention_days is a whole number of days"),
         ('volume = 11\n[[phrases]]\nphrase = "a"\ntemplate = "default"\n', 1, "unknown key 'volume'"),
         ('[[phrases]]\nphrase = "a"\ntemplate = "default"\nenabled = "yes"\n', 4, "phrase 'a': enabled is true or"),
@@ -244,14 +251,16 @@ def test_a_refused_clip_discards_the_clips_already_ingested_and_changes_nothing(
         [[templates]]
         name = "good"
         clip = "good.mp4"
+        licence = "CC0"
 
         [[templates]]
         name = "worse"
         clip = "bad.mp4"
+        licence = "CC0"
         """,
     )
     before, clips = store.campaign(), clip_files(store)
-    with pytest.raises(CampaignError, match=r"^campaign\.toml:5: template 'worse': no face found in frames 0-19$"):
+    with pytest.raises(CampaignError, match=r"^campaign\.toml:6: template 'worse': no face found in frames 0-19$"):
         import_campaign(store, path)
     assert ingested == ["good", "worse"]
     assert store.campaign() == before and clip_files(store) == clips
@@ -259,7 +268,7 @@ def test_a_refused_clip_discards_the_clips_already_ingested_and_changes_nothing(
 
 def test_a_failing_transaction_discards_the_new_clips(store, tmp_path, ingested, monkeypatch):
     write(tmp_path / "new.mp4", "new clip")
-    path = write(tmp_path / "campaign.toml", '[[templates]]\nname = "new"\nclip = "new.mp4"\n')
+    path = write(tmp_path / "campaign.toml", '[[templates]]\nname = "new"\nclip = "new.mp4"\nlicence = "CC0"\n')
     before, clips = store.campaign(), clip_files(store)
 
     def broken(*args, **kwargs):

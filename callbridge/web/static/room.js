@@ -103,7 +103,7 @@ window.callbridge = { events: [] };
       const res = await fetch('/api/campaign', { cache: 'no-store' });
       if (!res.ok) return;
       const data = await res.json();
-      const phrases = (data.phrases || []).filter((p) => p.enabled !== false).map((p) => p.phrase);
+      const phrases = (data.phrases || []).filter((p) => p.enabled !== false && p.live !== false).map((p) => p.phrase);
       if (!phrases.length || session) return;
       ui.joinPhrases.textContent = 'In this room, saying ' + listPhrases(phrases) + ' starts an ad.';
       ui.joinPhrases.hidden = false;
