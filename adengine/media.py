@@ -92,7 +92,8 @@ def _open(path: Path) -> av.container.InputContainer:
     if path.stat().st_size == 0:
         raise ClipError(f"{path.name} is empty (0 bytes)")
     try:
-        return av.open(str(path), "r")
+        # local files only: a playlist or a crafted file must not make FFmpeg open URLs
+        return av.open(str(path), "r", options={"protocol_whitelist": "file"})
     except av.error.InvalidDataError:
         raise ClipError(f"{path.name} is not a video file, or it is truncated or corrupt") from None
     except (av.FFmpegError, OSError) as exc:
@@ -163,8 +164,18 @@ def _check_limits(path: Path, info: ClipInfo, max_duration_s: float, max_pixels:
         raise ClipError(f"{path.name} is {info.duration_s:.1f} s long; the limit is {max_duration_s:g} s")
 
 
-def _rgb(frame: av.VideoFrame) -> np.ndarray:
-    image = frame.to_ndarray(format="rgb24")
+def _fitted(width: int, height: int, max_side: int | None) -> tuple[int, int]:
+    """(width, height) scaled down, keeping the aspect, so the longer side is at most `max_side`; even."""
+    scale = 1.0 if not max_side else min(1.0, max_side / max(width, height))
+    return max(2, int(width * scale) // 2 * 2), max(2, int(height * scale) // 2 * 2)
+
+
+def _rgb(frame: av.VideoFrame, max_side: int | None = None) -> np.ndarray:
+    width, height = _fitted(frame.width, frame.height, max_side)
+    if (width, height) == (frame.width, frame.height):
+        image = frame.to_ndarray(format="rgb24")
+    else:  # scaled while converting: the full-size picture is never held
+        image = frame.to_ndarray(format="rgb24", width=width, height=height, interpolation="AREA")
     # Phone videos store upright pictures sideways plus a rotation tag.
     turns = int(round((getattr(frame, "rotation", 0) or 0) / 90)) % 4
     return np.ascontiguousarray(np.rot90(image, turns)) if turns else image
@@ -184,9 +195,18 @@ def _ffmpeg_errors() -> Iterator[list]:
 
 
 def _decode(
-    path: Path, container: av.container.InputContainer, info: ClipInfo, max_duration_s: float, audio_chunks: list | None
+    path: Path,
+    container: av.container.InputContainer,
+    info: ClipInfo,
+    max_duration_s: float,
+    audio_chunks: list | None,
+    keep_frames: int | None = None,
+    max_side: int | None = None,
 ) -> Iterator[np.ndarray]:
-    """RGB frames of the video stream; audio (if `audio_chunks` is a list) is appended to it as planar float32."""
+    """RGB frames of the video stream; audio (if `audio_chunks` is a list) is appended to it as planar float32.
+
+    With `keep_frames`, decoding stops after that many frames; with `max_side`, frames are scaled down to it.
+    """
     video = _video_stream(path, container)
     # Decoder threads log where the capture cannot see: decode on this thread.
     video.codec_context.thread_count = 1
@@ -203,7 +223,9 @@ def _decode(
                         count += 1
                         if count > limit:  # the container under-declared its length
                             raise ClipError(f"{path.name} is longer than the limit of {max_duration_s:g} s")
-                        yield _rgb(frame)
+                        if keep_frames is not None and count > keep_frames:
+                            return
+                        yield _rgb(frame, max_side)
                     elif isinstance(frame, av.AudioFrame) and resampler is not None and audio_chunks is not None:
                         audio_chunks.extend(f.to_ndarray() for f in resampler.resample(frame))
                 errors = [message for level, _, message in logs if level <= av.logging.ERROR]
@@ -236,14 +258,22 @@ def iter_frames(
         yield from _decode(path, container, info, max_duration_s, None)
 
 
-def read_clip(path: str | os.PathLike, max_duration_s: float = MAX_DURATION_S, max_pixels: int = MAX_PIXELS) -> Clip:
-    """Decode a whole video (and its first audio stream, if any) into memory."""
+def read_clip(
+    path: str | os.PathLike,
+    max_duration_s: float = MAX_DURATION_S,
+    max_pixels: int = MAX_PIXELS,
+    keep_s: float | None = None,
+    max_side: int | None = None,
+) -> Clip:
+    """Decode a video (and its first audio stream, if any) into memory: its first `keep_s` seconds
+    when given, scaled down so that its longer side is at most `max_side` when given."""
     path = Path(path)
     chunks: list[np.ndarray] = []
     with _open(path) as container:
         info = _info(path, container)
         _check_limits(path, info, max_duration_s, max_pixels)
-        frames = list(_decode(path, container, info, max_duration_s, chunks))
+        keep = None if keep_s is None else max(1, int(round(keep_s * info.fps)))
+        frames = list(_decode(path, container, info, max_duration_s, chunks, keep, max_side))
     if not chunks or not info.sample_rate:
         return Clip(frames, info.fps, None, None)
     samples = np.concatenate(chunks, axis=1).astype(np.float32, copy=False)

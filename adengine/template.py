@@ -27,6 +27,9 @@ StageProgress = Callable[[str, int, int], None]  # (stage, done, total)
 # fullmatch, not `$`: `$` lets a trailing newline through into folder names.
 _NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}")
 MAX_CLIP_S = 30.0
+# Ads are shown in call tiles (640x480 at most): a larger clip is scaled down as it is read,
+# so a 1080p upload does not hold gigabytes of frames in the relay's memory.
+MAX_SIDE = 960
 DEFAULT_DURATION_S = 8.0
 
 
@@ -165,12 +168,11 @@ class TemplateLibrary:
         return self.add(clip_path, TemplateMeta.from_dict(dict(DEFAULT_META)))
 
     def _read(self, path: Path, meta: TemplateMeta) -> Clip:
-        clip = read_clip(path, max_duration_s=MAX_CLIP_S)
-        keep = int(round(meta.max_duration_s * clip.fps))
-        return clip.truncated(keep) if len(clip.frames) > keep else clip
+        return read_clip(path, max_duration_s=MAX_CLIP_S, keep_s=meta.max_duration_s, max_side=MAX_SIDE)
 
     def _track(self, clip: Clip, sha: str) -> ActorTrack:
-        cache = self.root / ".cache" / f"{sha}-{len(clip.frames)}.npz"
+        h, w = clip.frames[0].shape[:2]
+        cache = self.root / ".cache" / f"{sha}-{len(clip.frames)}-{w}x{h}.npz"
         track = tracks.load(cache)
         if track is not None and len(track) == len(clip.frames):
             return track

@@ -8,6 +8,8 @@ gathers and blends.
 
 from __future__ import annotations
 
+import os
+import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -126,20 +128,24 @@ def _ranges(ix: list[int]) -> str:
 def save(track: ActorTrack, path: Path) -> None:
     """Write the track as one compressed npz (atomically: a temp file, then a rename)."""
     boxes = np.array([(m.x0, m.y0, *m.shape) for m in track.maps], np.int32)
-    tmp = path.with_suffix(".tmp.npz")
-    np.savez_compressed(
-        tmp,
-        version=np.int32(_CACHE_VERSION),
-        landmarks=track.landmarks,
-        triangles=track.triangles,
-        boxes=boxes,
-        tri=np.concatenate([m.tri.ravel() for m in track.maps]),
-        bary=np.concatenate([m.bary.reshape(-1, 2) for m in track.maps]),
-        alpha=np.concatenate([(a * 255).round().astype(np.uint8).ravel() for a in track.alphas]),
-        means=np.stack([c.mean for c in track.colours]),
-        stds=np.stack([c.std for c in track.colours]),
-    )
-    tmp.replace(path)
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}.{secrets.token_hex(4)}.tmp.npz")  # writers never collide
+    try:
+        np.savez_compressed(
+            tmp,
+            version=np.int32(_CACHE_VERSION),
+            landmarks=track.landmarks,
+            triangles=track.triangles,
+            boxes=boxes,
+            tri=np.concatenate([m.tri.ravel() for m in track.maps]),
+            bary=np.concatenate([m.bary.reshape(-1, 2) for m in track.maps]),
+            alpha=np.concatenate([(a * 255).round().astype(np.uint8).ravel() for a in track.alphas]),
+            means=np.stack([c.mean for c in track.colours]),
+            stds=np.stack([c.std for c in track.colours]),
+        )
+        tmp.replace(path)
+    except BaseException:  # a killed ingest leaves no half-written cache behind
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def load(path: Path) -> ActorTrack | None:

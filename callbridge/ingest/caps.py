@@ -17,6 +17,7 @@ class Caps:
     max_width: int = 1920
     max_height: int = 1080
     max_fps: float = 60.0
+    min_fps: float = 1.0  # a rate claimed lower than this is a broken or crafted header
     max_duration_s: float = 30.0
     max_frames: int = 1800
 

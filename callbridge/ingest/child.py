@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -30,7 +29,7 @@ from callbridge.ingest.caps import Caps
 from callbridge.ingest.errors import BREAKS_RULE, NEEDS_MEMORY, NOT_A_VIDEO, UploadError
 from callbridge.ingest.faces import counting, look_for_face, sample_frames, track_verdict
 from callbridge.ingest.header import check_header
-from callbridge.ingest.memory import cap_address_space, limit_mb
+from callbridge.ingest.memory import cap_address_space, limit_mb, peaks_mb, ran_out
 from callbridge.ingest.progress import IngestProgress
 from callbridge.ingest.sniff import sniff_file
 
@@ -45,15 +44,22 @@ def main(argv: list[str] | None = None) -> int:
     send = _channel()
     try:
         result = {"ok": True, **(_probe(args) if args.mode == "probe" else _ingest(args, send))}
-    except UploadError as exc:
-        result = {"ok": False, "status": exc.status, "error": str(exc)}
-    except (ClipError, TemplateError, TrackError, FaceError) as exc:
-        result = {"ok": False, "status": BREAKS_RULE, "error": str(exc)}
-    except MemoryError:
-        result = {"ok": False, "status": BREAKS_RULE, "error": NEEDS_MEMORY}
-    result.update(_peaks())
+    except Exception as exc:
+        result = {"ok": False, **_refusal(exc)}
+    result.update(peaks_mb())
     send(result)
     return 0
+
+
+def _refusal(exc: Exception) -> dict[str, Any]:
+    """Status and message for a refused clip; anything that is no refusal is raised again (a crash)."""
+    if ran_out(exc):
+        return {"status": BREAKS_RULE, "error": NEEDS_MEMORY}
+    if isinstance(exc, UploadError):
+        return {"status": exc.status, "error": str(exc)}
+    if isinstance(exc, (ClipError, TemplateError, TrackError, FaceError)):
+        return {"status": BREAKS_RULE, "error": str(exc)}
+    raise exc
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -93,19 +99,6 @@ def _channel() -> Send:
         out.flush()
 
     return send
-
-
-def _peaks() -> dict[str, int]:
-    """Peak resident and address-space sizes in MB, for choosing memory limits."""
-    peaks = {"peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024}
-    try:
-        with open("/proc/self/status") as status:
-            for line in status:
-                if line.startswith("VmPeak:"):
-                    peaks["peak_vm_mb"] = int(line.split()[1]) // 1024
-    except OSError:
-        pass
-    return peaks
 
 
 def _probe(args: argparse.Namespace) -> dict[str, Any]:

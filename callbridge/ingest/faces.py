@@ -33,8 +33,11 @@ def sample_frames(
         stream = video_stream(opened)
         stream.thread_type = "AUTO"
         try:
+            start: float | None = None
             for n, frame in enumerate(opened.decode(stream)):
-                t = float(frame.time) if frame.time is not None else n / header.fps
+                at = float(frame.time) if frame.time is not None else n / header.fps
+                start = at if start is None else start
+                t = at - start  # some files start their clock late
                 if t >= targets[len(picked)]:
                     picked.append((t, _upright(frame)))
                     if len(picked) == len(targets):

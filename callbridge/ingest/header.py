@@ -89,6 +89,8 @@ def check_caps(header: ClipHeader, caps: Caps) -> None:
         raise UploadError(BREAKS_RULE, f"the clip is {w}x{h}; at most {caps.max_width}x{caps.max_height}")
     if header.fps > caps.max_fps + 0.01:  # 60000/1001 and rounding
         raise UploadError(BREAKS_RULE, f"the clip is {header.fps:.4g} fps; at most {caps.max_fps:g} fps")
+    if header.fps < caps.min_fps:
+        raise UploadError(BREAKS_RULE, f"the clip is {header.fps:.2g} fps; at least {caps.min_fps:g} fps")
     if header.duration_s > caps.max_duration_s + 0.5 / header.fps:  # half a frame, as adengine.media allows
         raise UploadError(BREAKS_RULE, f"the clip is {header.duration_s:.1f} s long; at most {caps.max_duration_s:g} s")
     if header.frames > caps.max_frames:

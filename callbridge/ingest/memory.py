@@ -21,6 +21,7 @@ BASE_MB = 1280  # Python, PyAV, numpy, mediapipe's graphs
 BYTES_PER_PIXEL = 7  # decoded frame + track maps and masks + the cache file's copies
 FLOOR_MB = 3072  # a small clip gets this much whatever its estimate
 CEILING_MB = 12288  # never more than this (30 s of 1080p30 needs about 8.6 GB)
+NEAR_LIMIT = 0.9
 
 
 def estimate_mb(header: ClipHeader) -> int:
@@ -50,3 +51,33 @@ def cap_address_space(mb: int) -> None:
     if hard != resource.RLIM_INFINITY:
         limit = min(limit, hard)
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+
+def peaks_mb() -> dict[str, int]:
+    """This process's peak resident size and peak address space, in MB."""
+    peaks = {"peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024}
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmPeak:"):
+                    peaks["peak_vm_mb"] = int(line.split()[1]) // 1024
+    except OSError:
+        pass
+    return peaks
+
+
+def ran_out(exc: BaseException) -> bool:
+    """Whether `exc` most likely comes of the address-space limit.
+
+    Python raises MemoryError (sometimes wrapped by a C extension), but FFmpeg and
+    thread creation fail with errors that read like a damaged file, so an error
+    raised within NEAR_LIMIT of the limit counts as running out too.
+    """
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, MemoryError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    limit, _ = resource.getrlimit(resource.RLIMIT_AS)
+    peak = peaks_mb().get("peak_vm_mb")
+    return limit != resource.RLIM_INFINITY and peak is not None and peak * MB >= NEAR_LIMIT * limit

@@ -154,6 +154,11 @@ def _verdict(final: dict[str, Any] | None, code: int, stderr: str) -> dict[str, 
     raise UploadError(CRASHED, f"ingest failed (exit code {code}): {lines[-1] if lines else 'no message'}")
 
 
+def _absolute(path: Path) -> str:
+    """An absolute path: one starting with '-' would read as an option."""
+    return os.path.abspath(path)
+
+
 def probe(
     clip: Path,
     container: str,
@@ -162,7 +167,7 @@ def probe(
     memory_mb: int = PROBE_MEMORY_MB,
 ) -> ClipHeader:
     """Check an upload in the child: its header against `caps`, and a face in a few frames."""
-    args = ["--caps", json.dumps(asdict(caps)), "probe", str(clip), "--container", container]
+    args = ["--caps", json.dumps(asdict(caps)), "probe", _absolute(clip), "--container", container]
     final = run_child(args, None, timeout_s, memory_mb)
     return ClipHeader(**final["header"])
 
@@ -186,6 +191,7 @@ def ingest(
     if memory_mb is None:
         memory_mb = default_ceiling_mb()
     meta_json = json.dumps({**asdict(meta), "phrases": list(meta.phrases)})
-    args = ["--caps", json.dumps(asdict(caps)), "ingest", str(clip), "--data", str(data_dir), "--meta", meta_json]
+    args = ["--caps", json.dumps(asdict(caps)), "ingest", _absolute(clip), "--data", _absolute(data_dir)]
+    args += ["--meta", meta_json]
     final = run_child(args, progress_cb, timeout_s, memory_mb, cancel)
     return IngestResult(sha256=final["sha256"], frames=int(final["frames"]), verdict=final["verdict"])

@@ -60,7 +60,14 @@ def test_list_shows_the_built_in_campaign(tmp_path):
     assert "dinner tonight" in done.stdout and "default" in done.stdout and "ready" in done.stdout
     found = campaign(tmp_path / "data")
     assert found["phrases"] == [
-        {"phrase": "dinner tonight", "template": "default", "enabled": True, "cooldown_s": 0.0, "warnings": []}
+        {
+            "phrase": "dinner tonight",
+            "template": "default",
+            "enabled": True,
+            "cooldown_s": 0.0,
+            "warnings": [],
+            "live": True,
+        }
     ]
     assert [t["name"] for t in found["templates"]] == ["default"] and found["templates"][0]["builtin"] is True
     assert set(found) == {"phrases", "templates", "revision"}
@@ -160,6 +167,13 @@ def test_import_of_a_hand_written_file_with_a_relative_clip(tmp_path, face_clip)
     assert done.returncode == 0, done.stderr
     found = campaign(data)
     assert found["phrases"] == [
-        {"phrase": "meet the actor tonight", "template": "actor", "enabled": True, "cooldown_s": 10.0, "warnings": []}
+        {
+            "phrase": "meet the actor tonight",
+            "template": "actor",
+            "enabled": True,
+            "cooldown_s": 10.0,
+            "warnings": [],
+            "live": True,
+        }
     ]
     assert next(t for t in found["templates"] if t["name"] == "actor")["status"] == "ready"

@@ -188,4 +188,5 @@ def test_pages_and_health(server: str) -> None:
     assert bad.value.code == 404
     with urllib.request.urlopen(server + "/api/campaign", timeout=5) as r:
         campaign = json.loads(r.read())
-    assert {"phrase": "dinner tonight", "template": "default", "enabled": True} in campaign["phrases"]
+    (rule,) = campaign["phrases"]
+    assert [rule[k] for k in ("phrase", "template", "enabled", "live")] == ["dinner tonight", "default", True, True]
