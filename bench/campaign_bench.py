@@ -34,6 +34,7 @@ import numpy as np
 
 from bench.report import machine_info, publish
 from tests.support import faces
+from tests.support.adminapi import upload_and_wait
 from tests.support.clips import face_clip
 from tests.support.relayserver import start_relay
 from tests.support.rtcclient import AUDIO_RATE, LoopAudio, LoopVideo, RoomClient
@@ -64,20 +65,10 @@ def _lower_self() -> None:
 
 
 async def ingest_once(session: aiohttp.ClientSession, url: str, clip: Path, name: str) -> float:
-    form = aiohttp.FormData()
-    for key, value in {"name": name, "title": name, "licence": "bench clip", "max_duration_s": "10"}.items():
-        form.add_field(key, value)
-    form.add_field("file", clip.read_bytes(), filename="clip.mp4", content_type="video/mp4")
-    began = time.monotonic()
-    async with session.post(f"{url}/api/templates", data=form, headers=AUTH) as r:
-        assert r.status == 202, await r.text()
-    while True:
-        async with session.get(f"{url}/api/templates/{name}") as r:
-            record = await r.json()
-        if record["status"] != "ingesting":
-            assert record["status"] == "ready", record
-            return time.monotonic() - began
-        await asyncio.sleep(0.05)
+    fields = {"name": name, "title": name, "max_duration_s": "10"}
+    record, seconds = await upload_and_wait(session, url, clip, TOKEN, **fields)
+    assert record["status"] == "ready", record
+    return seconds
 
 
 async def apply_times(session: aiohttp.ClientSession, url: str, changes: int, tmp: Path) -> list[float]:

@@ -52,6 +52,8 @@ async def upload_template(request: web.Request) -> web.Response:
         if not isinstance(part, BodyPartReader):
             raise ApiError(400, "nested multipart is not accepted")
         if part.name == "file":
+            if "name" not in fields:
+                raise ApiError(400, "send the form fields (name, licence, ...) before the file")
             record = _record(fields)
             return await _receive(relay, part, record)
         fields[str(part.name)] = await _field(part)

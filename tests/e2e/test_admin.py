@@ -18,7 +18,7 @@ from PIL import Image
 from tests.support import faces
 from tests.support.browser.chromium import CHROMIUM
 from tests.support.clips import face_clip
-from tests.support.relayserver import RelayNotHealthy, start_relay
+from tests.support.relayserver import serving
 
 pytestmark = pytest.mark.e2e
 TOKEN = "admin-e2e-token-0123456789"
@@ -27,19 +27,10 @@ SHOTS = os.environ.get("CALLBRIDGE_ADMIN_SHOTS")  # a folder to keep the page's 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory) -> Iterator[str]:
+    # passthrough: the admin page needs no speech model; ingest and preview use the face mesh all the same
     data = tmp_path_factory.mktemp("admin-data")
-    mp = pytest.MonkeyPatch()
-    mp.setenv("CALLBRIDGE_ADMIN_TOKEN", TOKEN)
-    try:
-        proc, url = start_relay(data, "--passthrough", log=(data / "serve.log").open("w"), log_path=data / "serve.log")
-    except RelayNotHealthy as exc:
-        pytest.fail(str(exc))
-    finally:
-        mp.undo()
-    yield url
-    proc.terminate()
-    proc.wait(10)
-    assert "Traceback" not in (data / "serve.log").read_text()
+    with serving(data, "--passthrough", env={"CALLBRIDGE_ADMIN_TOKEN": TOKEN}) as url:
+        yield url
 
 
 def test_a_designer_adds_a_phrase_uploads_a_clip_and_sees_its_preview(server: str, tmp_path: Path) -> None:

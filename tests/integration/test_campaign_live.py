@@ -15,8 +15,9 @@ import numpy as np
 import pytest
 
 from tests.support import faces
+from tests.support.adminapi import upload_and_wait
 from tests.support.clips import face_clip
-from tests.support.relayserver import RelayNotHealthy, start_relay
+from tests.support.relayserver import serving
 from tests.support.rtcclient import LoopAudio, LoopVideo, RoomClient, in_call
 from tests.support.speech import say
 
@@ -27,19 +28,8 @@ AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory) -> Iterator[str]:
-    data = tmp_path_factory.mktemp("live-data")
-    mp = pytest.MonkeyPatch()
-    mp.setenv("CALLBRIDGE_ADMIN_TOKEN", TOKEN)
-    try:
-        proc, url = start_relay(data, log=(data / "serve.log").open("w"), log_path=data / "serve.log")
-    except RelayNotHealthy as exc:
-        pytest.fail(str(exc))
-    finally:
-        mp.undo()
-    yield url
-    proc.terminate()
-    proc.wait(10)
-    assert "Traceback" not in (data / "serve.log").read_text()
+    with serving(tmp_path_factory.mktemp("live-data"), env={"CALLBRIDGE_ADMIN_TOKEN": TOKEN}) as url:
+        yield url
 
 
 def speech(folder: Path) -> np.ndarray:
@@ -49,29 +39,15 @@ def speech(folder: Path) -> np.ndarray:
     return np.repeat(pcm, 3)  # 16 kHz -> 48 kHz
 
 
-async def upload(session: aiohttp.ClientSession, url: str, clip: Path) -> None:
-    form = aiohttp.FormData()
-    for key, value in {"name": "pizza", "title": "Pizza Palace", "licence": "CC0", "max_duration_s": "3"}.items():
-        form.add_field(key, value)
-    form.add_field("file", clip.read_bytes(), filename="pizza.mp4", content_type="video/mp4")
-    async with session.post(url + "/api/templates", data=form, headers=AUTH) as r:
-        assert r.status == 202, await r.text()
-    for _ in range(600):
-        async with session.get(url + "/api/templates/pizza") as r:
-            record = await r.json()
-        if record["status"] != "ingesting":
-            break
-        await asyncio.sleep(0.2)
-    assert record["status"] == "ready", record
-
-
 def test_a_phrase_added_mid_call_plays_the_new_template(server: str, tmp_path: Path) -> None:
     clip = face_clip(tmp_path / "pizza.mp4", seconds=3.0, size=(480, 360))
     audio = speech(tmp_path)
 
     async def call() -> None:
         async with aiohttp.ClientSession() as session:
-            await upload(session, server, clip)
+            fields = {"name": "pizza", "title": "Pizza Palace", "max_duration_s": "3"}
+            record, _ = await upload_and_wait(session, server, clip, TOKEN, **fields)
+            assert record["status"] == "ready", record
             video = LoopVideo(faces.animate(faces.hopper(), 20, spot=faces.HOPPER_FACE, face_width=170))
             alice = RoomClient(server, "live", "alice", True, video, LoopAudio(audio))
             bob = RoomClient(

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient, TestServer
 
@@ -35,3 +38,23 @@ async def answer(response: ClientResponse) -> tuple[int, Any]:
         return response.status, None
     assert response.content_type == "application/json", text
     return response.status, await response.json()
+
+
+async def upload_and_wait(
+    session: aiohttp.ClientSession, url: str, clip: Path, token: str, **fields: str
+) -> tuple[dict[str, Any], float]:
+    """Upload `clip` as a template through a running server's API; its record once ingested, and the seconds taken."""
+    form = aiohttp.FormData()
+    for key, value in {"licence": "test clip, made at test time", **fields}.items():
+        form.add_field(key, value)
+    form.add_field("file", clip.read_bytes(), filename=clip.name, content_type="video/mp4")
+    began = time.monotonic()
+    async with session.post(f"{url}/api/templates", data=form, headers={"Authorization": f"Bearer {token}"}) as r:
+        assert r.status == 202, await r.text()
+    while time.monotonic() - began < 300:
+        async with session.get(f"{url}/api/templates/{fields['name']}") as r:
+            record = await r.json()
+        if record["status"] != "ingesting":
+            return record, time.monotonic() - began
+        await asyncio.sleep(0.05)
+    raise TimeoutError(f"{fields['name']} still ingesting after 300 s")

@@ -11,7 +11,8 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TextIO
 
@@ -51,3 +52,25 @@ def start_relay(
     proc.kill()
     tail = log_path.read_text()[-3000:] if log_path and log_path.exists() else ""
     raise RelayNotHealthy(f"relay not healthy within {timeout_s:.0f} s\n{tail}")
+
+
+@contextmanager
+def serving(data: Path, *extra: str, env: dict[str, str] | None = None) -> Iterator[str]:
+    """`callbridge serve` for a test module: its URL; on exit it is stopped and its log must hold no traceback."""
+    log_path = data / "serve.log"
+    saved = {key: os.environ.get(key) for key in env or {}}
+    os.environ.update(env or {})
+    try:
+        proc, url = start_relay(data, *extra, log=log_path.open("w"), log_path=log_path)
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    try:
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    assert "Traceback" not in log_path.read_text(), log_path.read_text()[-4000:]

@@ -242,4 +242,4 @@ def test_the_admin_page_is_served_without_the_token(tmp_path):
             return response.status, await response.text(), response.headers.get("Cache-Control")
 
     status, html, cache = run(go())
-    assert status == 200 and "admin.js" in html and cache == "no-store"
+    assert status == 200 and "/static/admin/main.js" in html and cache == "no-store"

@@ -12,7 +12,8 @@ import pytest
 
 from callbridge.config import intake
 from callbridge.config.campaign import Campaign, CampaignError, PhraseRule, TemplateRecord
-from callbridge.config.campaign_file import dump_campaign, export_campaign, import_campaign, read_campaign_file
+from callbridge.config.campaign_check import read_campaign_file
+from callbridge.config.campaign_file import dump_campaign, export_campaign, import_campaign
 from callbridge.config.store import Store
 from callbridge.ingest import UploadError
 
