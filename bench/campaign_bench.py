@@ -2,9 +2,10 @@
 
 Through a real `callbridge serve` (tiny.en, the face mesh) on loopback:
 
-- ingest: a 10 s 640x480 25 fps clip of a face, uploaded through the API, from the
-  request to the template being ready (the header and face checks, then the
-  actor tracked through every frame, in the child process), with no call running;
+- ingest: 10 s 640x480 25 fps clips of a face (a new one each run, so no track is
+  cached), uploaded through the API, from the request to the template being ready
+  (the header and face checks, then the actor tracked through every frame, in the
+  child process), with no call running;
 - live apply: two scripted participants (aiortc, tests/support/rtcclient.py) are in
   a call, one of them talking; "pizza night" is added and removed through the API,
   alternately. Measured from the request leaving to the `campaign` event reaching
@@ -110,9 +111,11 @@ async def apply_times(session: aiohttp.ClientSession, url: str, changes: int, tm
 
 
 async def measure(url: str, runs: int, changes: int, tmp: Path) -> dict:
-    clip = face_clip(tmp / "ten-seconds.mp4", seconds=10.0, size=(640, 480), fps=25)
     async with aiohttp.ClientSession() as session:
-        ingest = [await ingest_once(session, url, clip, f"ingest-{i}") for i in range(runs)]
+        ingest = []
+        for i in range(runs):  # a clip of its own each time: the same clip would find its track cached
+            clip = face_clip(tmp / f"ten-seconds-{i}.mp4", seconds=10.0, size=(640, 480), fps=25, seed=i)
+            ingest.append(await ingest_once(session, url, clip, f"ingest-{i}"))
         print(f"ingest: {[round(s, 2) for s in ingest]} s", file=sys.stderr, flush=True)
         apply = await apply_times(session, url, changes, tmp)
         print(f"apply: {[round(s, 3) for s in apply]} s", file=sys.stderr, flush=True)

@@ -12,10 +12,18 @@ from adengine import write_mp4
 from tests.support import faces
 
 
-def face_clip(path: Path, seconds: float = 2.0, size: tuple[int, int] = (320, 240), fps: int = 15) -> Path:
-    """The astronaut's face moving a little, with a soft tone: an actor facing the camera."""
+def face_clip(
+    path: Path, seconds: float = 2.0, size: tuple[int, int] = (320, 240), fps: int = 15, seed: int = 0
+) -> Path:
+    """The astronaut's face moving a little, with a soft tone: an actor facing the camera (`seed`: another motion)."""
     frames = faces.animate(
-        faces.astronaut(), int(seconds * fps), size=size, spot=faces.ASTRONAUT_FACE, face_width=size[0] / 3, fps=fps
+        faces.astronaut(),
+        int(seconds * fps),
+        size=size,
+        seed=seed,
+        spot=faces.ASTRONAUT_FACE,
+        face_width=size[0] / 3,
+        fps=fps,
     )
     rate = 48000
     t = np.arange(int(seconds * rate)) / rate
