@@ -446,3 +446,37 @@ def encode_webm(frames: Iterable[np.ndarray], fps: float, bit_rate: int = 2_000_
             raise ValueError("no frames to write")
         container.mux(video.encode(None))
     return out.getvalue()
+
+
+def resample_audio(audio: np.ndarray, rate: int, to_rate: int, to_channels: int = 2) -> np.ndarray:
+    """float32 (channels, samples) at `rate` as (to_channels, samples) at `to_rate`, with FFmpeg's resampler."""
+    audio = _audio_array(audio)
+    layout = "mono" if audio.shape[0] == 1 else "stereo"
+    resampler = av.AudioResampler(format="fltp", layout="mono" if to_channels == 1 else "stereo", rate=to_rate)
+    frame = av.AudioFrame.from_ndarray(audio, format="fltp", layout=layout)
+    frame.sample_rate = rate
+    pieces = [f.to_ndarray() for f in resampler.resample(frame)] + [f.to_ndarray() for f in resampler.resample(None)]
+    if not pieces:
+        return np.zeros((to_channels, 0), np.float32)
+    return np.concatenate(pieces, axis=1).astype(np.float32, copy=False)
+
+
+def read_audio(path: str | os.PathLike, rate: int = 48000, channels: int = 2) -> np.ndarray | None:
+    """The first audio stream of a file as float32 (channels, samples) at `rate`; None if it has none."""
+    path = Path(path)
+    with _open(path) as container:
+        if not container.streams.audio:
+            return None
+        stream = container.streams.audio[0]
+        resampler = av.AudioResampler(format="fltp", layout="mono" if channels == 1 else "stereo", rate=rate)
+        pieces: list[np.ndarray] = []
+        try:
+            for frame in container.decode(stream):
+                pieces.extend(f.to_ndarray() for f in resampler.resample(frame))
+        except av.FFmpegError as exc:  # a truncated file: keep what decoded
+            if not pieces:
+                raise ClipError(f"{path.name}: its audio cannot be decoded ({_reason(exc)})") from None
+        pieces.extend(f.to_ndarray() for f in resampler.resample(None))
+    if not pieces:
+        return None
+    return np.concatenate(pieces, axis=1).astype(np.float32, copy=False)

@@ -58,3 +58,21 @@ def hls_playlist(path: Path) -> Path:
     """An HLS playlist named like a video: ffmpeg would follow its URLs if it were opened as HLS."""
     path.write_text("#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:10,\nhttp://127.0.0.1:9/secret.ts\n#EXT-X-ENDLIST\n")
     return path
+
+
+def monologue(path: Path, text: str, lead_s: float = 2.0, tail_s: float = 8.0, fps: int = 15, slots: int = 1) -> Path:
+    """Grace Hopper's face (640x480) saying `text` (espeak-ng) `slots` times, each time after `lead_s`
+    of quiet and followed by `tail_s`: a one-person call to replay."""
+    import wave
+
+    from tests.support.speech import say
+
+    wav = say(path.with_suffix(".wav"), text, lead_s=lead_s, tail_s=tail_s)
+    with wave.open(str(wav)) as w:
+        rate = w.getframerate()
+        pcm = np.frombuffer(w.readframes(w.getnframes()), np.int16).astype(np.float32) / 32768.0
+    wav.unlink()
+    pcm = np.tile(pcm, slots)
+    frames = faces.animate(faces.hopper(), int(len(pcm) / rate * fps), spot=faces.HOPPER_FACE, face_width=170, fps=fps)
+    write_mp4(path, frames, fps, pcm[None, :], rate)
+    return path

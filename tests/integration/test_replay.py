@@ -1,0 +1,111 @@
+"""`callbridge replay` on a monologue made at test time: Grace Hopper's face saying the phrase.
+
+The trigger is found at the phrase, the ad is in the output's frames right after it (the
+"sponsored · AI-generated" banner on, the speaker's face on the actor), the live video comes
+back, the same input gives the same output, and bad inputs get one line and exit 2.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+from callbridge.replay.compose import BANNER
+from tests.support.clips import faceless_clip, monologue
+
+pytestmark = pytest.mark.integration
+SENTENCE = "Shall we have dinner tonight? I know a nice place."
+
+
+def replay(*args: str | Path) -> subprocess.CompletedProcess:
+    argv = [sys.executable, "-m", "callbridge", "replay", *map(str, args)]
+    return subprocess.run(argv, capture_output=True, text=True, timeout=300)
+
+
+def decoded(path: Path) -> tuple[list[tuple[float, np.ndarray]], dict]:
+    with av.open(str(path)) as container:
+        video, audio = container.streams.video[0], container.streams.audio[0]
+        info = {
+            "video": video.codec_context.name,
+            "size": (video.width, video.height),
+            "fps": float(video.average_rate),
+            "audio": audio.codec_context.name,
+        }
+        frames = [(float(f.pts * f.time_base), f.to_ndarray(format="rgb24")) for f in container.decode(video=0)]
+    return frames, info
+
+
+@pytest.fixture(scope="module")
+def replayed(tmp_path_factory) -> tuple[Path, list[dict], Path]:
+    tmp = tmp_path_factory.mktemp("replay")
+    source = monologue(tmp / "hopper.mp4", SENTENCE, lead_s=2.0, tail_s=8.0)
+    done = replay(source, "--out", tmp / "out.mp4", "--data", tmp / "data", "--json", "--captions", "srt")
+    assert done.returncode == 0, done.stderr[-3000:]
+    return tmp / "out.mp4", [json.loads(line) for line in done.stdout.splitlines()], source
+
+
+def test_the_ad_plays_after_the_phrase_and_the_live_video_comes_back(replayed):
+    out, records, _ = replayed
+    (trigger,) = [r for r in records if r["event"] == "trigger"]
+    (ad,) = [r for r in records if r["event"] == "ad"]
+    (summary,) = [r for r in records if r["event"] == "replayed"]
+    assert trigger["phrase"] == "dinner tonight" and 2.5 < trigger["phrase_end_s"] < 4.5
+    assert ad["start_s"] == pytest.approx(trigger["emitted_at_s"], abs=1e-3) and ad["template"] == "default"
+    assert ad["personalised"] is True and 6.0 < ad["end_s"] - ad["start_s"] <= 8.0
+    assert summary["ads"] == 1 and summary["signed"] is False and summary["out"] == str(out)
+    frames, info = decoded(out)
+    assert info == {"video": "h264", "size": (1280, 720), "fps": 15.0, "audio": "aac"}
+    banner = [(t, BANNER.is_on(f)) for t, f in frames]
+    before = [on for t, on in banner if t < ad["start_s"] - 0.1]
+    during = [on for t, on in banner if ad["start_s"] + 0.1 < t < ad["end_s"] - 0.1]
+    after = [on for t, on in banner if t > ad["end_s"] + 0.1]
+    assert before and not any(before), "live frames carry no banner"
+    assert during and all(during), "every ad frame carries the banner"
+    assert after and not any(after), "the live video comes back"
+    assert out.with_suffix(".srt").read_text().startswith("1\n00:00:0")
+
+
+def test_the_same_input_gives_the_same_triggers_and_frames(replayed, tmp_path):
+    out, records, source = replayed
+    again = replay(source, "--out", tmp_path / "again.mp4", "--data", tmp_path / "data", "--json", "--captions", "srt")
+    assert again.returncode == 0, again.stderr[-3000:]
+    first = [r for r in records if r["event"] in ("trigger", "ad")]
+    second = [json.loads(line) for line in again.stdout.splitlines()]
+    assert first == [r for r in second if r["event"] in ("trigger", "ad")]
+    a, _ = decoded(out)
+    b, _ = decoded(tmp_path / "again.mp4")
+    assert len(a) == len(b) and all(np.array_equal(x, y) for (_, x), (_, y) in zip(a, b))
+
+
+def test_bad_inputs_get_one_line_and_exit_2(tmp_path):
+    text = tmp_path / "notes.mp4"
+    text.write_text("not a video\n")
+    cases = [
+        ((tmp_path / "missing.mp4", "--out", tmp_path / "o.mp4"), "no such file"),
+        ((text, "--out", tmp_path / "o.mp4"), "not a video file"),
+        ((tmp_path, "--out", tmp_path / "o.mp4"), "give a video file"),
+        ((text, "--out", tmp_path / "o.mov"), "--out must end in .mp4"),
+        ((text, "--out", tmp_path / "nowhere" / "o.mp4"), "not a writable folder"),
+    ]
+    for args, says in cases:
+        done = replay(*args)
+        assert done.returncode == 2, (args, done.stderr)
+        assert says in done.stderr and done.stderr.count("\n") == 1 and "Traceback" not in done.stderr, done.stderr
+    assert not (tmp_path / "o.mp4").exists()
+
+
+def test_a_video_with_no_audio_and_no_face_is_still_rendered(tmp_path):
+    source = faceless_clip(tmp_path / "silent.mp4", seconds=2.0)
+    done = replay(source, "--out", tmp_path / "o.mp4", "--data", tmp_path / "data", "--json")
+    assert done.returncode == 0, done.stderr
+    assert "note: no speech to hear" in done.stderr
+    (summary,) = [json.loads(line) for line in done.stdout.splitlines()]
+    assert summary["triggers"] == summary["ads"] == 0
+    frames, info = decoded(tmp_path / "o.mp4")
+    assert len(frames) == 30 and info["size"] == (1280, 720)
