@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
-from callbridge.cli import campaign, listen, render, replay, serve, template
+from callbridge.cli import campaign, listen, render, replay, serve, template, verify
 from callbridge.cli.exits import EXIT_BAD_INPUT
 
 
@@ -28,6 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     listen.add_parser(sub)
     render.add_parser(sub)
     replay.add_parser(sub)
+    verify.add_parser(sub)
     template.add_parser(sub)
     serve.add_parser(sub)
     campaign.add_parser(sub)

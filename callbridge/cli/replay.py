@@ -16,7 +16,8 @@ through the trigger and ad engines, offline and not paced to real time, and writ
 the audience would have seen as an H.264/AAC MP4: after each trigger phrase the speaker's
 video becomes the ad, made with the face the relay would have held by then, with the
 "sponsored · AI-generated" banner and the in-frame label, and the ad's soundtrack in
-place of the voice. Captions are burned in, written as an SRT file beside the video, or
+place of the voice, signed with a C2PA manifest by the installation's exhibit CA
+(`callbridge verify` reads it). Captions are burned in, written as an SRT file beside the video, or
 left out. The same input always gives the same triggers and frames. Without --phrase the
 campaign's phrases (in --data) are used; --template forces one template for every phrase."""
 

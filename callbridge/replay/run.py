@@ -9,11 +9,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import c2pa
 import numpy as np
 
 from adengine import AdRenderer, AdTemplate, ClipError, TemplateError, iter_frames, probe, write_mp4
 from adengine.media import ClipInfo, read_audio, resample_audio
 from callbridge.config.services import PLAIN_LABEL, Services
+from callbridge.provenance import ExhibitAuthority, sign_video
 from callbridge.replay.analysis import Faces, Speech, harvest, hear
 from callbridge.replay.captions import Caption, captions_from, write_srt
 from callbridge.replay.compose import AdFootage, pictures, soundtrack
@@ -79,16 +81,33 @@ def replay(source: Path, options: ReplayOptions, stage: Stage | None = None) -> 
             footage,
             captions if options.captions == "burn" else [],
         )
+        unsigned = options.out.with_name(f".{options.out.stem}.unsigned.mp4")
         try:
-            write_mp4(options.out, frames, info.fps, soundtrack(audio, footage, RATE, duration), RATE)
+            write_mp4(unsigned, frames, info.fps, soundtrack(audio, footage, RATE, duration), RATE)
+            signed = _signed(unsigned, options, [f.segment.template for f in footage], source.name, notes)
         except OSError as exc:
             raise ReplayError(f"cannot write {options.out}: {exc.strerror or exc}") from None
         except ClipError as exc:
             raise ReplayError(str(exc)) from None
+        finally:
+            unsigned.unlink(missing_ok=True)
     finally:
         faces.wipe()
     ads = [f.segment for f in footage]
-    return ReplayResult(options.out, duration, time.perf_counter() - began, speech.triggers, ads, srt, notes)
+    wall = time.perf_counter() - began
+    return ReplayResult(options.out, duration, wall, speech.triggers, ads, srt, notes, signed)
+
+
+def _signed(unsigned: Path, options: ReplayOptions, templates: list[str], title: str, notes: list[str]) -> bool:
+    """The output with its C2PA manifest; unsigned, with a note, if signing fails (the video is not lost)."""
+    try:
+        authority = ExhibitAuthority.load_or_create(options.data_dir)
+        sign_video(unsigned, options.out, authority, templates, f"callbridge replay of {title}")
+        return True
+    except (c2pa.C2paError, ValueError) as exc:
+        notes.append(f"the video could not be signed ({exc}); it is written without a C2PA manifest")
+        os.replace(unsigned, options.out)
+        return False
 
 
 def _check(source: Path, options: ReplayOptions) -> ClipInfo:

@@ -10,10 +10,11 @@ from pathlib import Path
 from aiohttp import web
 
 from callbridge.media.adapt import aiortc_audio_level, aiortc_vp8_bitrate
+from callbridge.provenance import ExhibitAuthority
 from callbridge.web import admin_api, template_upload
 from callbridge.web.relay import RELAY, Relay
 from callbridge.web.session import Session
-from callbridge.workers.priority import media_executor
+from callbridge.workers.priority import in_normal_thread, media_executor
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
@@ -28,6 +29,7 @@ def build_app(relay: Relay) -> web.Application:
     app.router.add_get("/room/{room}", room_page)
     app.router.add_get("/ws/{room}", websocket)
     app.router.add_get("/admin", admin_page)
+    app.router.add_get("/provenance/root.pem", provenance_root)
     admin_api.add_routes(app)
     template_upload.add_routes(app)
     app.router.add_static("/static", STATIC)
@@ -65,6 +67,13 @@ async def room_page(request: web.Request) -> web.StreamResponse:
 
 async def admin_page(request: web.Request) -> web.FileResponse:
     return web.FileResponse(STATIC / "admin.html", headers={"Cache-Control": "no-store"})
+
+
+async def provenance_root(request: web.Request) -> web.Response:
+    """The exhibit root certificate, so that visitors can check the videos this installation signs."""
+    data_dir = request.app[RELAY].services.data_dir
+    authority = await in_normal_thread(ExhibitAuthority.load_or_create, data_dir)
+    return web.Response(body=authority.root_pem, content_type="application/x-pem-file")
 
 
 async def healthz(request: web.Request) -> web.Response:

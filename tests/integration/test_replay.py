@@ -58,7 +58,7 @@ def test_the_ad_plays_after_the_phrase_and_the_live_video_comes_back(replayed):
     assert trigger["phrase"] == "dinner tonight" and 2.5 < trigger["phrase_end_s"] < 4.5
     assert ad["start_s"] == pytest.approx(trigger["emitted_at_s"], abs=1e-3) and ad["template"] == "default"
     assert ad["personalised"] is True and 6.0 < ad["end_s"] - ad["start_s"] <= 8.0
-    assert summary["ads"] == 1 and summary["signed"] is False and summary["out"] == str(out)
+    assert summary["ads"] == 1 and summary["signed"] is True and summary["out"] == str(out)
     frames, info = decoded(out)
     assert info == {"video": "h264", "size": (1280, 720), "fps": 15.0, "audio": "aac"}
     banner = [(t, BANNER.is_on(f)) for t, f in frames]
@@ -109,3 +109,32 @@ def test_a_video_with_no_audio_and_no_face_is_still_rendered(tmp_path):
     assert summary["triggers"] == summary["ads"] == 0
     frames, info = decoded(tmp_path / "o.mp4")
     assert len(frames) == 30 and info["size"] == (1280, 720)
+
+
+def verify(*args: str | Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "callbridge", "verify", *map(str, args), "--json"], capture_output=True, text=True
+    )
+
+
+def test_the_replay_is_signed_and_a_changed_byte_reads_invalid(replayed, tmp_path):
+    out, records, _ = replayed
+    assert records[-1]["signed"] is True
+    root = out.parent / "data" / "provenance" / "root.pem"
+    trusted = verify(out, "--trust", root)
+    assert trusted.returncode == 0, trusted.stderr
+    verdict = json.loads(trusted.stdout)
+    assert verdict["state"] == "Trusted" and verdict["templates"] == ["default"]
+    assert verdict["digital_source_type"].endswith("/compositeWithTrainedAlgorithmicMedia")
+    assert json.loads(verify(out).stdout)["state"] == "Valid"  # signed, but its root not given
+    data = bytearray(out.read_bytes())
+    data[data.find(b"mdat") + 20_000] ^= 0xFF
+    (tmp_path / "changed.mp4").write_bytes(bytes(data))
+    changed = verify(tmp_path / "changed.mp4", "--trust", root)
+    assert changed.returncode == 1 and json.loads(changed.stdout)["state"] == "Invalid"
+    plain = tmp_path / "plain.mp4"
+    faceless_clip(plain)
+    unsigned = verify(plain)
+    assert unsigned.returncode == 1 and json.loads(unsigned.stdout)["state"] == "none"
+    missing = verify(tmp_path / "missing.mp4")
+    assert missing.returncode == 2 and missing.stderr.startswith("callbridge verify: error: cannot read")
