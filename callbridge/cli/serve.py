@@ -24,6 +24,11 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--model", default="tiny.en", metavar="NAME|PATH", help="speech model (default tiny.en)")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     p.add_argument("--passthrough", action="store_true", help="relay only: no speech recognition, no faces, no ads")
+    p.add_argument(
+        "--record",
+        action="store_true",
+        help="let rooms record calls into DATA/recordings, only while everyone in the room agrees (asked in the page)",
+    )
     p.set_defaults(run=run)
 
 
@@ -49,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"callbridge serve: error: {args.data}: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     configure_ice()
-    relay = Relay(services, passthrough=args.passthrough, token=token)
+    relay = Relay(services, passthrough=args.passthrough, token=token, record=args.record)
     mode = " (passthrough: no AI)" if args.passthrough else ""
     base = f"http://{args.host}:{args.port}"
     print(f"callbridge relay on {base}/room/demo{mode}", file=sys.stderr)

@@ -18,6 +18,12 @@ def room_event(kind: str, participant: str, t: float | None = None, **fields: An
     return {"type": kind, "participant": participant, "t": round(time.time() if t is None else t, 4), **fields}
 
 
+def recording_event(on: bool, reason: str | None = None) -> RoomEvent:
+    """The room's recording started or stopped (every page shows REC while it is on)."""
+    event: RoomEvent = {"type": "recording", "on": on, "t": round(time.time(), 4)}
+    return event if reason is None else {**event, "reason": reason}
+
+
 def campaign_event(phrases: list[str]) -> RoomEvent:
     """The campaign changed: the phrases that now start an ad (no participant: it concerns the room)."""
     return {"type": "campaign", "phrases": list(phrases), "t": round(time.time(), 4)}

@@ -55,6 +55,8 @@ class Participant:
         self.video = Program("video")
         self.audio = Program("audio")
         self.answered = False  # the first offer has been answered
+        self.record_agree = False  # agreed to the call being recorded (asked apart from face consent)
+        self.on_frame: Callable[[av.AudioFrame | av.VideoFrame, float], None] | None = None  # the recorder's tap
         self._outgoing: list[_Outgoing] = []
         self._lock = asyncio.Lock()
         self._answer: asyncio.Future[str] | None = None
@@ -188,3 +190,6 @@ class Participant:
                 feed(frame, received)
             except Exception:
                 log.exception("%s: the pipeline refused a %s frame", self.name, track.kind)
+            tap = self.on_frame
+            if tap is not None:
+                tap(frame, received)

@@ -27,6 +27,7 @@ class Relay:
 
     services: Services
     passthrough: bool = False
+    record: bool = False  # `serve --record`: rooms may record, while everyone in them agrees
     token: AdminToken = field(default_factory=AdminToken)
     rooms: dict[str, Room] = field(default_factory=dict)
     ready: bool = False
@@ -56,7 +57,8 @@ class Relay:
 
     def room(self, name: str) -> Room:
         if name not in self.rooms:
-            self.rooms[name] = Room(name, self.services)
+            recordings = self.services.data_dir / "recordings" if self.record else None
+            self.rooms[name] = Room(name, self.services, recordings)
         return self.rooms[name]
 
     def forget_if_empty(self, name: str) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Coroutine
+from pathlib import Path
 from typing import Any
 
 from callbridge.config.campaign import Campaign
@@ -17,6 +18,7 @@ from callbridge.config.services import Services
 from callbridge.media.adbreak import AdBreak
 from callbridge.web.events import RoomEvent, campaign_event, room_event
 from callbridge.web.participant import NegotiationError, Participant
+from callbridge.web.room_recording import RoomRecording
 from callbridge.workers.priority import in_normal_thread
 from triggers import Event, TranscriptEvent, TriggerEvent
 
@@ -30,9 +32,10 @@ class JoinError(ValueError):
 class Room:
     """Participants of one room and what flows between them."""
 
-    def __init__(self, name: str, services: Services) -> None:
+    def __init__(self, name: str, services: Services, recordings: Path | None = None) -> None:
         self.name = name
         self.services = services
+        self.recording = RoomRecording(name, recordings, lambda: self.participants, self.broadcast, self._campaign_note)
         self.participants: dict[str, Participant] = {}
         self._ads: dict[str, AdBreak] = {}  # speaker -> the ad break playing in their tile
         self._news: dict[str, dict[str, RoomEvent]] = {}  # participant -> kind -> latest event, for newcomers
@@ -64,6 +67,7 @@ class Room:
             joined = room_event("joined", participant.name, consent=participant.consent)
             self._news[participant.name] = {"joined": joined}
             await self.broadcast(joined)
+        await self.recording.update()  # a newcomer who has not agreed stops it for everyone
 
     async def connect(self, newcomer: Participant) -> None:
         """After the newcomer's first answer: once its media connection is up, everyone receives everyone."""
@@ -121,6 +125,7 @@ class Room:
             except TimeoutError:
                 log.warning("room %s: %s's ad did not stop within 2 s", self.name, participant.name)
         await self.broadcast(room_event("left", participant.name))
+        await self.recording.update()
 
     async def set_consent(self, participant: Participant, consent: bool) -> None:
         ad = self._ads.get(participant.name)
@@ -142,7 +147,18 @@ class Room:
                     log.error("room %s: %s could not take the campaign", self.name, participant.name, exc_info=outcome)
         await self.broadcast(campaign_event([r.phrase for r in campaign.live_rules()]))
 
+    async def set_record(self, participant: Participant, agree: bool) -> None:
+        """Agreement to recording, given or withdrawn; the room records only while everyone agrees."""
+        participant.record_agree = agree
+        await self.recording.update(answered=True)
+
+    def _campaign_note(self) -> dict[str, Any]:
+        """What a recording's manifest says of the campaign: the phrases that fired and their templates."""
+        rules = self.services.store.live_rules()
+        return {"phrases": [{"phrase": r.phrase, "template": r.template} for r in rules]}
+
     async def broadcast(self, event: RoomEvent) -> None:
+        self.recording.log(event)
         for participant in list(self.participants.values()):
             await _deliver(participant, event)
 

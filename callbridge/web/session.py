@@ -12,7 +12,7 @@ from aiohttp import WSMsgType, web
 from callbridge.media.adbreak import MAX_AD_S
 from callbridge.web.participant import NegotiationError, Participant
 from callbridge.web.room import JoinError, Room
-from callbridge.web.signalling import Answer, Consent, Join, Leave, Offer, SignallingError, parse_message
+from callbridge.web.signalling import Answer, Consent, Join, Leave, Offer, Record, SignallingError, parse_message
 from callbridge.workers.interface import MediaPipeline
 from callbridge.workers.pipeline import ParticipantPipeline, PassthroughPipeline
 from callbridge.workers.priority import in_normal_thread
@@ -60,6 +60,10 @@ class Session:
                 self.participant.take_answer(message.sdp)
             elif isinstance(message, Consent):
                 await self.room.set_consent(self.participant, message.consent)
+            elif isinstance(message, Record):
+                if not self.room.recording.available:
+                    raise SignallingError("this server does not record calls")
+                await self.room.set_record(self.participant, message.agree)
             elif isinstance(message, Leave):
                 return False
         except (SignallingError, NegotiationError) as exc:
@@ -106,6 +110,7 @@ class Session:
             "phrases": [{"phrase": r.phrase, "template": r.template} for r in rules],
             "ice_servers": [],
             "max_ad_s": MAX_AD_S,  # the page's failsafe restores live video after this (plus slack)
+            "recording": {"available": self.room.recording.available, "on": self.room.recording.on},
         }
         try:
             await self.room.join(participant, welcome)

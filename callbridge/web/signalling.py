@@ -36,11 +36,18 @@ class Consent:
 
 
 @dataclass(frozen=True)
+class Record:
+    """Agreement to the call being recorded, asked apart from the face consent."""
+
+    agree: bool
+
+
+@dataclass(frozen=True)
 class Leave:
     pass
 
 
-Message = Join | Offer | Answer | Consent | Leave
+Message = Join | Offer | Answer | Consent | Record | Leave
 
 
 def parse_message(text: str | bytes) -> Message:
@@ -63,9 +70,11 @@ def parse_message(text: str | bytes) -> Message:
         return Offer(sdp) if kind == "offer" else Answer(sdp)
     if kind == "consent":
         return Consent(_bool(data, "consent"))
+    if kind == "record":
+        return Record(_bool(data, "agree"))
     if kind == "leave":
         return Leave()
-    raise SignallingError(f"unknown message type {kind!r} (expected join, offer, answer, consent or leave)")
+    raise SignallingError(f"unknown message type {kind!r} (expected join, offer, answer, consent, record or leave)")
 
 
 def parse_name(value: object) -> str:

@@ -61,6 +61,8 @@ class FakeParticipant:
         self.name = name
         self.pipeline = FakePipeline(name, consent, media)
         self.media_up = connected
+        self.record_agree = False
+        self.on_frame: object = None
         self.video, self.audio = Program("video"), Program("audio")
         self.sent: list[dict] = []
         self.stopped: list[str] = []

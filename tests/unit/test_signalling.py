@@ -14,6 +14,7 @@ from callbridge.web.signalling import (
     Join,
     Leave,
     Offer,
+    Record,
     SignallingError,
     parse_message,
 )
@@ -79,7 +80,7 @@ def test_bad_messages_say_what_is_wrong(text, message):
 
 
 def test_the_unknown_type_error_lists_the_expected_ones():
-    with pytest.raises(SignallingError, match="expected join, offer, answer, consent or leave"):
+    with pytest.raises(SignallingError, match="expected join, offer, answer, consent, record or leave"):
         parse_message(msg(type="hello"))
 
 
@@ -101,3 +102,9 @@ def test_a_message_of_exactly_the_limit_is_read():
 
 def test_signalling_errors_are_value_errors():
     assert issubclass(SignallingError, ValueError)
+
+
+def test_record_carries_an_agreement():
+    assert parse_message(msg(type="record", agree=True)) == Record(True)
+    with pytest.raises(SignallingError):
+        parse_message(msg(type="record", agree="yes"))

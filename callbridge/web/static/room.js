@@ -20,6 +20,7 @@ window.callbridge = { events: [] };
     joinPanel: $('join-panel'), name: $('name'), consent: $('consent'), join: $('join'),
     joinPhrases: $('join-phrases'), call: $('call'), phrases: $('phrases'), tiles: $('tiles'),
     consentLive: $('consent-live'), leave: $('leave'), toasts: $('toasts'),
+    rec: $('rec'), recordSwitch: $('record-switch'), recordLive: $('record-live'),
     adBanner: $('ad-banner'), adLabel: $('ad-label'), adWho: $('ad-who'), adTitle: $('ad-title'),
     adTagline: $('ad-tagline'), adNote: $('ad-note'), adBar: $('ad-progress-bar'),
   };
@@ -92,6 +93,7 @@ window.callbridge = { events: [] };
     ui.name.addEventListener('keydown', (ev) => { if (ev.key === 'Enter') onJoinClick(); });
     ui.leave.addEventListener('click', leave);
     ui.consentLive.addEventListener('change', onConsentToggle);
+    ui.recordLive.addEventListener('change', onRecordToggle);
     window.addEventListener('pagehide', () => { if (session) leave(); });
     showCampaignBeforeJoin();
   }
@@ -248,6 +250,11 @@ window.callbridge = { events: [] };
     if (!s.errorShown) clearStatus();
     setConn('busy', 'Joined · connecting media…');
     showPhrases((msg.phrases || []).map((p) => p.phrase));
+    // Recording is asked apart from face consent, and only where the server records at all.
+    const recording = msg.recording || {};
+    ui.recordSwitch.hidden = !recording.available;
+    ui.recordLive.checked = false;
+    showRecording(!!recording.on);
     for (const other of msg.participants || []) {
       if (other !== s.name) ensureRemoteTile(other);
     }
@@ -495,6 +502,7 @@ window.callbridge = { events: [] };
       case 'face': return onFace(ev);
       // The campaign changed (admin page, API or CLI): the enabled phrases, live.
       case 'campaign': return showPhrases(ev.phrases || []);
+      case 'recording': return onRecording(ev);
       default: return undefined;
     }
   }
@@ -649,6 +657,23 @@ window.callbridge = { events: [] };
 
   // ---------------------------------------------------------------- consent, leaving
 
+  function onRecordToggle() {
+    if (!session) return;
+    send(session, { type: 'record', agree: ui.recordLive.checked });
+    toast(ui.recordLive.checked ? 'You agree to recording: it starts once everyone in the room agrees'
+      : 'You no longer agree: any recording of this call stops now');
+  }
+
+  function onRecording(ev) {
+    showRecording(!!ev.on);
+    if (ev.reason) toast(ev.reason);
+    else toast(ev.on ? 'This call is now being recorded' : 'Recording stopped');
+  }
+
+  function showRecording(on) {
+    ui.rec.hidden = !on;
+  }
+
   function onConsentToggle() {
     if (!session) return;
     session.consent = ui.consentLive.checked;
@@ -674,6 +699,7 @@ window.callbridge = { events: [] };
     stopStream(s.localStream);
     for (const name of Array.from(ads.keys())) endAd(name);
     for (const name of Array.from(tiles.keys())) removeRemoteTile(name);
+    showRecording(false);
     if (localTile) {
       clearTimeout(localTile.staleTimer);
       if (localTile.video) localTile.video.srcObject = null;
