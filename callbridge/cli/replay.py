@@ -45,6 +45,7 @@ def run(args: argparse.Namespace) -> int:
         phrases=tuple(args.phrase),
         template=args.template,
         captions=args.captions,
+        layout=args.layout,
         data_dir=args.data,
         model=args.model,
         device=args.device,

@@ -8,18 +8,17 @@ face the relay would have held when the phrase was said. They stay in RAM and
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
-from adengine import ClipError, FaceBank, FaceCrop, MediapipeFaceTracker, iter_frames, wipe
+from adengine import FaceBank, FaceCrop, MediapipeFaceTracker, wipe
 from triggers import Event, Phrase, TranscriptEvent, TriggerEngine, TriggerEvent, WhisperRecognizer
 from triggers.audio import chunks
 
 FACE_FPS = 5.0  # as the relay's face worker samples a call
-Progress = Callable[[int, int], None]
+Progress = Callable[[int, float], None]  # (frames seen, seconds in)
 
 
 @dataclass
@@ -28,8 +27,13 @@ class Speech:
     transcripts: list[TranscriptEvent] = field(default_factory=list)
 
 
-def hear(audio16k: np.ndarray, phrases: list[Phrase], recognizer: WhisperRecognizer, speaker: str) -> Speech:
-    """The trigger engine over the whole audio, fed as a call feeds it (fixed chunks), then flushed."""
+def hear(
+    audio16k: np.ndarray, phrases: list[Phrase], recognizer: WhisperRecognizer, speaker: str, offset_s: float = 0.0
+) -> Speech:
+    """The trigger engine over the whole audio, fed as a call feeds it (fixed chunks), then flushed.
+
+    `offset_s` is when the audio starts on the input's clock; every time in the result is on that clock.
+    """
     engine = TriggerEngine(phrases, recognizer=recognizer, participant=speaker)
     events: list[Event] = []
     for chunk in chunks(audio16k):
@@ -38,9 +42,13 @@ def hear(audio16k: np.ndarray, phrases: list[Phrase], recognizer: WhisperRecogni
     speech = Speech()
     for event in events:
         if isinstance(event, TriggerEvent):
-            speech.triggers.append(event)
+            moved = dataclasses.replace(
+                event, phrase_end_s=event.phrase_end_s + offset_s, emitted_at_s=event.emitted_at_s + offset_s
+            )
+            speech.triggers.append(moved)
         elif isinstance(event, TranscriptEvent):
-            speech.transcripts.append(event)
+            moved_t = dataclasses.replace(event, start_s=event.start_s + offset_s, end_s=event.end_s + offset_s)
+            speech.transcripts.append(moved_t)
     return speech
 
 
@@ -60,26 +68,23 @@ class Faces:
         self.timeline.clear()
 
 
-def harvest(path: Path, fps: float, frames: int, speaker: str, progress: Progress | None = None) -> Faces:
-    """Offer frames at FACE_FPS to a face bank (the speaker agreed by handing in the video)."""
-    step = max(1, int(round(fps / FACE_FPS)))
+def harvest(frames: Iterator[tuple[float, np.ndarray]], speaker: str, progress: Progress | None = None) -> Faces:
+    """Offer frames at FACE_FPS to a face bank (a recorded participant agreed; so did whoever gave a video)."""
     bank = FaceBank(speaker, MediapipeFaceTracker())
     bank.grant_consent()
     faces = Faces()
+    next_t = 0.0
     try:
-        for i, frame in enumerate(iter_frames(path)):
-            if progress is not None and i % step == 0:
-                progress(i, frames)
-            if i % step:
+        for i, (t, frame) in enumerate(frames):
+            if t < next_t:
                 continue
-            bank.offer(frame, i / fps)
+            next_t = t + 1.0 / FACE_FPS
+            if progress is not None:
+                progress(i, t)
+            bank.offer(frame, t)
             best = bank.best()
             if best is not None and (not faces.timeline or best.timestamp_s != faces.timeline[-1][1].timestamp_s):
-                faces.timeline.append((i / fps, _copy(best)))
-    except ClipError:
-        if not faces.timeline and bank.best() is None:
-            raise
-        # a truncated video: the faces found before the break still count
+                faces.timeline.append((t, _copy(best)))
     finally:
         bank.clear()
     return faces

@@ -1,10 +1,11 @@
-"""The output's pictures and sound: the speaker's tile, ads spliced in where they played, the
-"sponsored · AI-generated" banner over every ad frame, captions; the ad's soundtrack in place
-of the speaker's audio while it plays."""
+"""The output's pictures and sound: everyone's tile, ads spliced into the speaker's tile where they
+played, the "sponsored · AI-generated" banner over every ad, captions; each ad's soundtrack in place
+of its speaker's voice while it plays."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import math
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -24,6 +25,8 @@ BANNER = DisclosureLabel(
     box_colour=(255, 194, 75),  # the room page's disclosure colour
     opacity=1.0,
 )
+SPEAKER_EDGE = (143, 180, 255)  # the room page's accent: who is talking
+Box = tuple[int, int, int, int]  # x, y, width, height
 
 
 @dataclass
@@ -33,47 +36,106 @@ class AdFootage:
     segment: AdSegment
     frames: list[np.ndarray]
     fps: float
-    audio: np.ndarray | None  # float32 (channels, samples) at the output rate
+    audio: np.ndarray | None  # float32 (2, samples) at the output rate
 
     def frame_at(self, t: float) -> np.ndarray:
         k = int((t - self.segment.start_s) * self.fps)
         return self.frames[max(0, min(len(self.frames) - 1, k))]
 
 
+class Latest:
+    """A person's frames in time order; `at(t)` is the newest one shown by time t (held, as a player holds it)."""
+
+    def __init__(self, frames: Iterator[tuple[float, np.ndarray]]) -> None:
+        self._frames = frames
+        self._shown: np.ndarray | None = None
+        self._next = next(frames, None)
+
+    def at(self, t: float) -> np.ndarray | None:
+        while self._next is not None and self._next[0] <= t:
+            self._shown, self._next = self._next[1], next(self._frames, None)
+        return self._shown
+
+
 def pictures(
-    source: Iterator[np.ndarray],
+    streams: Mapping[str, Iterator[tuple[float, np.ndarray]]],
     fps: float,
+    count: int,
     size: tuple[int, int],
     ads: Sequence[AdFootage],
     captions: Sequence[Caption],
+    layout: str = "grid",
 ) -> Iterator[np.ndarray]:
-    """The output frames, one per source frame, at `size` (width, height)."""
-    for i, frame in enumerate(source):
-        t = i / fps
-        ad = next((a for a in ads if a.segment.covers(t)), None)
-        out = letterbox(ad.frame_at(t) if ad is not None else frame, size).copy()
-        if ad is not None:
-            BANNER.apply(out, copy=False)
+    """`count` output frames at `fps`, each (height, width) = `size` reversed."""
+    people = list(streams)
+    latest = {name: Latest(frames) for name, frames in streams.items()}
+    talker = people[0]
+    for k in range(count):
+        t = k / fps
         caption = caption_at(captions, t)
+        talker = caption.speaker if caption is not None and caption.speaker in latest else talker
+        out = np.zeros((size[1], size[0], 3), np.uint8)
+        for name, box in boxes(people, talker, size, layout).items():
+            _tile(out, box, name, t, latest[name], ads, emphasised=name == talker and len(people) > 1)
         if caption is not None:
-            burn(out, caption.text)
+            burn(out, f"{caption.speaker}: {caption.text}" if len(people) > 1 else caption.text)
         yield out
 
 
-def soundtrack(speech: np.ndarray | None, ads: Sequence[AdFootage], rate: int, duration_s: float) -> np.ndarray:
-    """The speaker's audio (silence if there is none), with each ad's soundtrack over its segment."""
+def boxes(people: list[str], talker: str, size: tuple[int, int], layout: str) -> dict[str, Box]:
+    """Where each person's tile goes: a grid, or (`speaker`) the talker large and the others in a column."""
+    w, h = size
+    if layout == "speaker" and len(people) > 1:
+        side = w // 4
+        others = [p for p in people if p != talker]
+        column = {p: (w - side, i * (h // len(others)), side, h // len(others)) for i, p in enumerate(others)}
+        return {talker: (0, 0, w - side, h), **column}
+    cols = math.ceil(math.sqrt(len(people)))
+    rows = math.ceil(len(people) / cols)
+    tw, th = w // cols, h // rows
+    return {p: ((i % cols) * tw, (i // cols) * th, tw, th) for i, p in enumerate(people)}
+
+
+def _tile(
+    out: np.ndarray, box: Box, name: str, t: float, latest: Latest, ads: Sequence[AdFootage], emphasised: bool
+) -> None:
+    x, y, w, h = box
+    ad = next((a for a in ads if a.segment.participant == name and a.segment.covers(t)), None)
+    frame = ad.frame_at(t) if ad is not None else latest.at(t)
+    if frame is None:
+        return  # not there yet
+    tile = letterbox(frame, (w, h)).copy()
+    if ad is not None:
+        BANNER.apply(tile, copy=False)
+    if emphasised:
+        tile[:3], tile[-3:], tile[:, :3], tile[:, -3:] = SPEAKER_EDGE, SPEAKER_EDGE, SPEAKER_EDGE, SPEAKER_EDGE
+    out[y : y + h, x : x + w] = tile
+
+
+def soundtrack(
+    voices: Mapping[str, tuple[np.ndarray, float]], ads: Sequence[AdFootage], rate: int, duration_s: float
+) -> np.ndarray:
+    """Everyone's audio at its place on the clock, each ad's soundtrack over its speaker's voice."""
     length = int(round(duration_s * rate))
     out = np.zeros((2, length), np.float32)
-    if speech is not None:
-        n = min(length, speech.shape[1])
-        out[:, :n] = speech[:, :n] if speech.shape[0] == 2 else np.repeat(speech[:1, :n], 2, axis=0)
+    for name, (audio, start_s) in voices.items():
+        voice = audio.copy()
+        for ad in (a for a in ads if a.segment.participant == name):  # their voice is not heard during their ad
+            a, b = (int((s - start_s) * rate) for s in (ad.segment.start_s, ad.segment.end_s))
+            voice[:, max(0, a) : max(0, b)] = 0.0
+        _add(out, voice, int(start_s * rate))
     for ad in ads:
-        a, b = int(ad.segment.start_s * rate), min(length, int(ad.segment.end_s * rate))
-        out[:, a:b] = 0.0  # the ad replaces the speaker's voice, as it did in the call
         if ad.audio is not None:
-            n = min(b - a, ad.audio.shape[1])
-            out[:, a : a + n] = ad.audio[:, :n]
-    return out
+            _add(
+                out, ad.audio[:, : int((ad.segment.end_s - ad.segment.start_s) * rate)], int(ad.segment.start_s * rate)
+            )
+    return np.clip(out, -1.0, 1.0)
+
+
+def _add(out: np.ndarray, sound: np.ndarray, at: int) -> None:
+    n = min(sound.shape[1], out.shape[1] - at)
+    if n > 0 and at >= 0:
+        out[:, at : at + n] += sound[:, :n]
 
 
 def burn(frame: np.ndarray, text: str) -> None:

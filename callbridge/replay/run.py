@@ -1,4 +1,4 @@
-"""`replay()`: hear the input, find the speaker's faces, place the ads, render them, write the MP4."""
+"""`replay()`: hear everyone, find their faces, place the ads, render them, write and sign the MP4."""
 
 from __future__ import annotations
 
@@ -7,25 +7,27 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
+import av
 import c2pa
 import numpy as np
 
-from adengine import AdRenderer, AdTemplate, ClipError, TemplateError, iter_frames, probe, write_mp4
-from adengine.media import ClipInfo, read_audio, resample_audio
+from adengine import AdRenderer, AdTemplate, ClipError, TemplateError, write_mp4
+from adengine.media import resample_audio
 from callbridge.config.services import PLAIN_LABEL, Services
 from callbridge.provenance import ExhibitAuthority, sign_video
 from callbridge.replay.analysis import Faces, Speech, harvest, hear
 from callbridge.replay.captions import Caption, captions_from, write_srt
 from callbridge.replay.compose import AdFootage, pictures, soundtrack
 from callbridge.replay.plan import AdSegment, plan_ads
+from callbridge.replay.source import Person, SourceError, open_source, timed_audio, timed_frames
 from callbridge.workers.pipeline import engine_phrases
-from triggers import AudioError, Phrase, PhraseError, TriggerEvent, WhisperRecognizer, load_audio
+from triggers import SAMPLE_RATE, Phrase, PhraseError, TriggerEvent, WhisperRecognizer
 
 Stage = Callable[[str, int, int], None]  # (stage, done, total), as the CLI's progress bars take it
 RATE = 48000
-SPEAKER = "speaker"
 
 
 class ReplayError(ValueError):
@@ -38,6 +40,7 @@ class ReplayOptions:
     phrases: tuple[str, ...] = ()  # empty: the campaign's
     template: str | None = None  # forces one template for every phrase
     captions: str = "burn"  # "burn", "srt" or "none"
+    layout: str = "grid"  # "grid" or "speaker" (the talker large): for several people
     size: tuple[int, int] = (1280, 720)
     data_dir: Path = Path("data")
     model: str = "tiny.en"
@@ -57,45 +60,99 @@ class ReplayResult:
 
 
 def replay(source: Path, options: ReplayOptions, stage: Stage | None = None) -> ReplayResult:
-    """Replay one video file (a monologue is a one-person call); blocking."""
+    """Replay a video file (a one-person call) or a recording folder; blocking."""
     began = time.perf_counter()
-    info = _check(source, options)
+    _check(options)
+    try:
+        call = open_source(source)
+    except SourceError as exc:
+        raise ReplayError(str(exc)) from None
     report = stage or (lambda name, done, total: None)
     services = Services(options.data_dir, options.model, options.device)
     phrases, template_for = _campaign(services, options)
-    notes: list[str] = []
-    speech = _hear(source, phrases, options, notes)
-    faces = harvest(source, info.fps, info.n_frames, SPEAKER, lambda d, t: report("finding the speaker's face", d, t))
+    notes = list(call.notes)
+    voices = {p.name: v for p in call.people if (v := _voice(p, notes)) is not None}
+    recognizer = WhisperRecognizer(options.model, options.device) if voices else None
+    speech = Speech()
+    for person in call.people:
+        heard = _hear(person, voices.get(person.name), phrases, recognizer, notes)
+        speech.triggers += heard.triggers
+        speech.transcripts += heard.transcripts
+    faces = {p.name: _faces(p, call.duration_s, report) for p in call.people}
+    footage: list[AdFootage] = []
     try:
         templates: dict[str, AdTemplate] = {}
-        duration = info.duration_s or info.n_frames / info.fps
-        segments = plan_ads(speech.triggers, template_for, lambda n: _length_s(services, templates, n), duration)
-        footage = [f for s in segments if (f := _footage(s, services, templates, faces, notes)) is not None]
+        length = partial(_length_s, services, templates)
+        segments = plan_ads(speech.triggers, template_for, length, call.duration_s)
+        footage = [f for s in segments if (f := _footage(s, services, templates, faces[s.participant], notes))]
         captions = captions_from(speech.transcripts)
-        srt = _srt(captions, options)
-        audio = _speaker_audio(source, notes)
-        frames = pictures(
-            _counted(iter_frames(source), info.n_frames, report, notes),
-            info.fps,
-            options.size,
-            footage,
-            captions if options.captions == "burn" else [],
-        )
-        unsigned = options.out.with_name(f".{options.out.stem}.unsigned.mp4")
-        try:
-            write_mp4(unsigned, frames, info.fps, soundtrack(audio, footage, RATE, duration), RATE)
-            signed = _signed(unsigned, options, [f.segment.template for f in footage], source.name, notes)
-        except OSError as exc:
-            raise ReplayError(f"cannot write {options.out}: {exc.strerror or exc}") from None
-        except ClipError as exc:
-            raise ReplayError(str(exc)) from None
-        finally:
-            unsigned.unlink(missing_ok=True)
+        srt = _srt(captions, options, named=len(call.people) > 1)
+        count = int(call.duration_s * call.fps)
+        streams = {p.name: _counted(timed_frames(p.path), call.duration_s, report) for p in call.people}
+        burned = captions if options.captions == "burn" else []
+        frames = pictures(streams, call.fps, count, options.size, footage, burned, options.layout)
+        sound = soundtrack(voices, footage, RATE, call.duration_s)
+        signed = _write(frames, call.fps, sound, options, [f.segment.template for f in footage], call.title, notes)
     finally:
-        faces.wipe()
-    ads = [f.segment for f in footage]
+        for held in faces.values():
+            held.wipe()
     wall = time.perf_counter() - began
-    return ReplayResult(options.out, duration, wall, speech.triggers, ads, srt, notes, signed)
+    ads = [f.segment for f in footage]
+    return ReplayResult(options.out, call.duration_s, wall, speech.triggers, ads, srt, notes, signed)
+
+
+def _write(
+    frames: Iterator[np.ndarray],
+    fps: float,
+    sound: np.ndarray,
+    options: ReplayOptions,
+    templates: list[str],
+    title: str,
+    notes: list[str],
+) -> bool:
+    """Encode, then sign into `options.out`; True if signed."""
+    unsigned = options.out.with_name(f".{options.out.stem}.unsigned.mp4")
+    try:
+        write_mp4(unsigned, frames, fps, sound, RATE)
+        return _signed(unsigned, options, templates, title, notes)
+    except OSError as exc:
+        raise ReplayError(f"cannot write {options.out}: {exc.strerror or exc}") from None
+    except ValueError as exc:  # ClipError among them
+        raise ReplayError(str(exc)) from None
+    finally:
+        unsigned.unlink(missing_ok=True)
+
+
+def _voice(person: Person, notes: list[str]) -> tuple[np.ndarray, float] | None:
+    try:
+        voice = timed_audio(person.path, RATE)
+    except av.FFmpegError as exc:
+        notes.append(f"{person.name}'s audio cannot be read ({exc}): no triggers or captions from them")
+        return None
+    if voice is None:
+        notes.append(f"{person.name} has no audio: no triggers or captions from them")
+    return voice
+
+
+def _hear(
+    person: Person,
+    voice: tuple[np.ndarray, float] | None,
+    phrases: list[Phrase],
+    recognizer: WhisperRecognizer | None,
+    notes: list[str],
+) -> Speech:
+    if voice is None or recognizer is None:
+        return Speech()
+    audio, start_s = voice
+    mono16k = resample_audio(audio, RATE, SAMPLE_RATE, to_channels=1)[0]
+    return hear(mono16k, phrases, recognizer, person.name, start_s)
+
+
+def _faces(person: Person, duration_s: float, report: Stage) -> Faces:
+    total = max(1, int(duration_s))
+    return harvest(
+        timed_frames(person.path), person.name, lambda i, t: report(f"finding {person.name}'s face", int(t), total)
+    )
 
 
 def _signed(unsigned: Path, options: ReplayOptions, templates: list[str], title: str, notes: list[str]) -> bool:
@@ -110,9 +167,7 @@ def _signed(unsigned: Path, options: ReplayOptions, templates: list[str], title:
         return False
 
 
-def _check(source: Path, options: ReplayOptions) -> ClipInfo:
-    if source.is_dir():
-        raise ReplayError(f"{source}: recording directories are not replayed yet; give a video file")
+def _check(options: ReplayOptions) -> None:
     if options.out.suffix.lower() != ".mp4":
         raise ReplayError(f"--out must end in .mp4, not {options.out.name!r}")
     folder = options.out.resolve().parent
@@ -120,13 +175,8 @@ def _check(source: Path, options: ReplayOptions) -> ClipInfo:
         raise ReplayError(f"cannot write {options.out}: {folder} is not a writable folder")
     if options.captions not in ("burn", "srt", "none"):
         raise ReplayError("--captions is burn, srt or none")
-    try:
-        info = probe(source)
-    except ClipError as exc:
-        raise ReplayError(str(exc)) from None
-    if not info.fps:
-        raise ReplayError(f"{source.name}: its frame rate is unknown")
-    return info
+    if options.layout not in ("grid", "speaker"):
+        raise ReplayError("--layout is grid or speaker")
 
 
 def _campaign(services: Services, options: ReplayOptions) -> tuple[list[Phrase], Callable[[str], str | None]]:
@@ -140,15 +190,6 @@ def _campaign(services: Services, options: ReplayOptions) -> tuple[list[Phrase],
     except PhraseError as exc:
         raise ReplayError(str(exc)) from None
     return phrases, lambda p: options.template or mapping.get(p) or "default"
-
-
-def _hear(source: Path, phrases: list[Phrase], options: ReplayOptions, notes: list[str]) -> Speech:
-    try:
-        audio = load_audio(source)
-    except AudioError as exc:
-        notes.append(f"no speech to hear ({exc}): no triggers, no captions")
-        return Speech()
-    return hear(audio, phrases, WhisperRecognizer(options.model, options.device), SPEAKER)
 
 
 def _length_s(services: Services, templates: dict[str, AdTemplate], name: str) -> float:
@@ -189,30 +230,21 @@ def _footage(
     return AdFootage(segment, frames, template.fps, audio)
 
 
-def _srt(captions: list[Caption], options: ReplayOptions) -> Path | None:
+def _srt(captions: list[Caption], options: ReplayOptions, named: bool) -> Path | None:
     if options.captions != "srt":
         return None
     path = options.out.with_suffix(".srt")
-    write_srt(captions, path)
+    write_srt(captions, path, named)
     return path
 
 
-def _speaker_audio(source: Path, notes: list[str]) -> np.ndarray | None:
-    try:
-        return read_audio(source, RATE)
-    except ClipError as exc:
-        notes.append(f"the audio could not be read ({exc}): the output is silent outside the ads")
-        return None
+Timed = Iterator[tuple[float, np.ndarray]]
 
 
-def _counted(frames: Iterator[np.ndarray], total: int, report: Stage, notes: list[str]) -> Iterator[np.ndarray]:
-    """The source frames, reporting progress; a video that breaks off ends the replay there, with a note."""
-    i = 0
-    try:
-        for i, frame in enumerate(frames):
-            if i % 10 == 0:
-                report("writing the replay", i, total)
-            yield frame
-    except ClipError as exc:
-        notes.append(f"the video breaks off after frame {i}: the replay ends there ({exc})")
+def _counted(frames: Timed, duration_s: float, report: Stage) -> Timed:
+    """Frames on their way to the output, with the progress bar following their time."""
+    total = max(1, int(duration_s))
+    for t, frame in frames:
+        report("writing the replay", min(total, int(t)), total)
+        yield t, frame
     report("writing the replay", total, total)

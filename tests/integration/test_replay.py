@@ -86,10 +86,16 @@ def test_the_same_input_gives_the_same_triggers_and_frames(replayed, tmp_path):
 def test_bad_inputs_get_one_line_and_exit_2(tmp_path):
     text = tmp_path / "notes.mp4"
     text.write_text("not a video\n")
+    newer, broken = tmp_path / "newer", tmp_path / "broken"
+    for folder, manifest in ((newer, '{"version": 2, "participants": []}'), (broken, '{"version": 1,')):
+        folder.mkdir()
+        (folder / "manifest.json").write_text(manifest)
     cases = [
         ((tmp_path / "missing.mp4", "--out", tmp_path / "o.mp4"), "no such file"),
         ((text, "--out", tmp_path / "o.mp4"), "not a video file"),
-        ((tmp_path, "--out", tmp_path / "o.mp4"), "give a video file"),
+        ((tmp_path, "--out", tmp_path / "o.mp4"), "not a recording (no manifest.json)"),
+        ((newer, "--out", tmp_path / "o.mp4"), "made by a newer callbridge (manifest version 2"),
+        ((broken, "--out", tmp_path / "o.mp4"), "manifest.json cannot be read"),
         ((text, "--out", tmp_path / "o.mov"), "--out must end in .mp4"),
         ((text, "--out", tmp_path / "nowhere" / "o.mp4"), "not a writable folder"),
     ]
@@ -104,7 +110,7 @@ def test_a_video_with_no_audio_and_no_face_is_still_rendered(tmp_path):
     source = faceless_clip(tmp_path / "silent.mp4", seconds=2.0)
     done = replay(source, "--out", tmp_path / "o.mp4", "--data", tmp_path / "data", "--json")
     assert done.returncode == 0, done.stderr
-    assert "note: no speech to hear" in done.stderr
+    assert "note: speaker has no audio" in done.stderr
     (summary,) = [json.loads(line) for line in done.stdout.splitlines()]
     assert summary["triggers"] == summary["ads"] == 0
     frames, info = decoded(tmp_path / "o.mp4")

@@ -1,0 +1,123 @@
+"""What replay reads: a video file (one person), or a recording folder (one file per person).
+
+Frames and sound come with their times on the input's clock: in a recording each
+file is timed from the recording's start, so people who joined later start later.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import av
+import numpy as np
+
+from adengine import ClipError, probe
+from callbridge.recording.recorder import MANIFEST_VERSION
+
+DEFAULT_FPS = 15.0  # a call's rate, when a recording's files do not say
+
+
+class SourceError(ValueError):
+    """An input replay cannot read; the message says why, in one line."""
+
+
+@dataclass(frozen=True)
+class Person:
+    name: str
+    path: Path
+
+
+@dataclass
+class Source:
+    people: list[Person]
+    fps: float
+    duration_s: float
+    title: str
+    notes: list[str] = field(default_factory=list)
+
+
+def open_source(path: Path) -> Source:
+    if path.is_dir():
+        return _recording(path)
+    try:
+        info = probe(path)
+    except ClipError as exc:
+        raise SourceError(str(exc)) from None
+    if not info.fps:
+        raise SourceError(f"{path.name}: its frame rate is unknown")
+    duration = info.duration_s or info.n_frames / info.fps
+    return Source([Person("speaker", path)], info.fps, duration, path.name)
+
+
+def _recording(folder: Path) -> Source:
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text())
+    except FileNotFoundError:
+        raise SourceError(f"{folder}: not a recording (no manifest.json)") from None
+    except (OSError, ValueError) as exc:
+        raise SourceError(f"{folder}/manifest.json cannot be read: {exc}") from None
+    version = manifest.get("version")
+    if not isinstance(version, int) or version > MANIFEST_VERSION:
+        raise SourceError(f"{folder}: made by a newer callbridge (manifest version {version}; this one reads 1)")
+    people, notes = [], []
+    for entry in manifest.get("participants", []):
+        path = folder / str(entry.get("file", ""))
+        if path.is_file() and path.parent == folder:
+            people.append(Person(str(entry.get("name", path.stem)), path))
+        else:
+            notes.append(f"{entry.get('name')}'s media file {entry.get('file')!r} is missing: they are left out")
+    if not people:
+        raise SourceError(f"{folder}: no participant's media file is there")
+    fps, duration = DEFAULT_FPS, 0.0
+    for person in people:
+        rate, length = _timing(person.path)
+        duration = max(duration, length)
+        fps = rate if person is people[0] and rate else fps
+    return Source(people, fps, duration, folder.name, notes)
+
+
+def _timing(path: Path) -> tuple[float, float]:
+    """(frame rate, end time) of a recording's file; 0 for what it does not say."""
+    try:
+        with av.open(str(path), options={"protocol_whitelist": "file"}) as container:
+            video = container.streams.video[0] if container.streams.video else None
+            rate = float(video.average_rate) if video is not None and video.average_rate else 0.0
+            end = (container.duration or 0) / av.time_base
+    except av.FFmpegError as exc:
+        raise SourceError(f"{path.name} cannot be read: {exc}") from None
+    return (rate if 1.0 <= rate <= 60.0 else 0.0), end
+
+
+def timed_frames(path: Path) -> Iterator[tuple[float, np.ndarray]]:
+    """(time in seconds, RGB) for each video frame; a file that breaks off ends there."""
+    with av.open(str(path), options={"protocol_whitelist": "file"}) as container:
+        if not container.streams.video:
+            return
+        try:
+            for frame in container.decode(video=0):
+                yield float(frame.time or 0.0), frame.to_ndarray(format="rgb24")
+        except av.FFmpegError:
+            return
+
+
+def timed_audio(path: Path, rate: int) -> tuple[np.ndarray, float] | None:
+    """float32 stereo (2, samples) at `rate`, and when its first sample plays; None without audio."""
+    with av.open(str(path), options={"protocol_whitelist": "file"}) as container:
+        if not container.streams.audio:
+            return None
+        resampler = av.AudioResampler(format="fltp", layout="stereo", rate=rate)
+        pieces: list[np.ndarray] = []
+        start: float | None = None
+        try:
+            for frame in container.decode(audio=0):
+                start = float(frame.time or 0.0) if start is None else start
+                pieces.extend(f.to_ndarray() for f in resampler.resample(frame))
+        except av.FFmpegError:
+            pass  # a truncated file: keep what decoded
+        pieces.extend(f.to_ndarray() for f in resampler.resample(None))
+    if not pieces:
+        return None
+    return np.concatenate(pieces, axis=1).astype(np.float32, copy=False), start or 0.0
