@@ -63,6 +63,11 @@ class CallRecorder:
         if writer is not None:
             writer.push(frame, received_t)
 
+    def backlog(self, name: str) -> int:
+        """Frames of `name` waiting to be written (a file-fed recording paces itself by it)."""
+        writer = self._writers.get(name)
+        return 0 if writer is None else writer.backlog
+
     def log(self, event: dict[str, Any]) -> None:
         def write() -> None:
             with self._lock:

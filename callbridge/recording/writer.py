@@ -44,6 +44,11 @@ class MediaWriter:
         except queue.Full:
             self._fail("the disk is not keeping up with the recording")
 
+    @property
+    def backlog(self) -> int:
+        """Frames waiting to be written."""
+        return self._queue.qsize()
+
     def close(self, timeout: float = 5.0) -> None:
         try:
             self._queue.put(None, timeout=timeout)

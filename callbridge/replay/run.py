@@ -6,6 +6,7 @@ import dataclasses
 import os
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -22,6 +23,7 @@ from callbridge.replay.analysis import Faces, Speech, harvest, hear
 from callbridge.replay.captions import Caption, captions_from, write_srt
 from callbridge.replay.compose import AdFootage, pictures, soundtrack
 from callbridge.replay.plan import AdSegment, plan_ads
+from callbridge.replay.prefetch import prefetched
 from callbridge.replay.source import Person, SourceError, open_source, timed_audio, timed_frames
 from callbridge.workers.pipeline import engine_phrases
 from triggers import SAMPLE_RATE, Phrase, PhraseError, TriggerEvent, WhisperRecognizer
@@ -73,12 +75,16 @@ def replay(source: Path, options: ReplayOptions, stage: Stage | None = None) -> 
     notes = list(call.notes)
     voices = {p.name: v for p in call.people if (v := _voice(p, notes)) is not None}
     recognizer = WhisperRecognizer(options.model, options.device) if voices else None
-    speech = Speech()
-    for person in call.people:
-        heard = _hear(person, voices.get(person.name), phrases, recognizer, notes)
-        speech.triggers += heard.triggers
-        speech.transcripts += heard.transcripts
-    faces = {p.name: _faces(p, call.duration_s, report) for p in call.people}
+    # Speech (CTranslate2) and faces (mediapipe) both run outside the GIL: hearing and looking
+    # at once keeps both cores busy.
+    with ThreadPoolExecutor(2, thread_name_prefix="replay") as pool:
+        looking = pool.submit(lambda: {p.name: _faces(p, call.duration_s, report) for p in call.people})
+        speech = Speech()
+        for person in call.people:
+            heard = _hear(person, voices.get(person.name), phrases, recognizer, notes)
+            speech.triggers += heard.triggers
+            speech.transcripts += heard.transcripts
+        faces = looking.result()
     footage: list[AdFootage] = []
     try:
         templates: dict[str, AdTemplate] = {}
@@ -90,7 +96,7 @@ def replay(source: Path, options: ReplayOptions, stage: Stage | None = None) -> 
         count = int(call.duration_s * call.fps)
         streams = {p.name: _counted(timed_frames(p.path), call.duration_s, report) for p in call.people}
         burned = captions if options.captions == "burn" else []
-        frames = pictures(streams, call.fps, count, options.size, footage, burned, options.layout)
+        frames = prefetched(pictures(streams, call.fps, count, options.size, footage, burned, options.layout))
         sound = soundtrack(voices, footage, RATE, call.duration_s)
         signed = _write(frames, call.fps, sound, options, [f.segment.template for f in footage], call.title, notes)
     finally:

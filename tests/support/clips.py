@@ -76,3 +76,25 @@ def monologue(path: Path, text: str, lead_s: float = 2.0, tail_s: float = 8.0, f
     frames = faces.animate(faces.hopper(), int(len(pcm) / rate * fps), spot=faces.HOPPER_FACE, face_width=170, fps=fps)
     write_mp4(path, frames, fps, pcm[None, :], rate)
     return path
+
+
+def recording(root: Path, room: str, people: list[tuple[str, Path]]) -> Path:
+    """A recording folder as `serve --record` writes it, made from video files instead of a live call:
+    each file's frames and sound pushed with the times they would have arrived at."""
+    import time
+
+    from callbridge.recording import CallRecorder
+
+    errors: list[str] = []
+    recorder = CallRecorder(root, room, {"phrases": []}, errors.append)
+    for name, path in people:
+        recorder.add(name)
+        with av.open(str(path)) as container:
+            for frame in container.decode(*container.streams):
+                if isinstance(frame, av.AudioFrame | av.VideoFrame):
+                    recorder.push(name, frame, recorder.started_t + float(frame.time or 0.0))
+                while recorder.backlog(name) > 200:  # faster than a call: wait for the writer
+                    time.sleep(0.005)
+    recorder.stop()
+    assert not errors, errors
+    return recorder.folder
