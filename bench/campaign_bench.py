@@ -34,11 +34,10 @@ import aiohttp
 import numpy as np
 
 from bench.report import machine_info, publish
-from tests.support import faces
 from tests.support.adminapi import upload_and_wait
 from tests.support.clips import face_clip
 from tests.support.relayserver import start_relay
-from tests.support.rtcclient import AUDIO_RATE, LoopAudio, LoopVideo, RoomClient
+from tests.support.rtcclient import talker_and_listener
 from tests.support.speech import say
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -76,15 +75,7 @@ async def apply_times(session: aiohttp.ClientSession, url: str, changes: int, tm
     path = say(tmp / "talk.wav", "Shall we get a table for dinner tonight? I know a nice place.", tail_s=3.0)
     with wave.open(str(path)) as w:
         talk = np.repeat(np.frombuffer(w.readframes(w.getnframes()), np.int16), 3)
-    alice = RoomClient(url, "bench", "alice", True, LoopVideo(faces.animate(faces.hopper(), 30)), LoopAudio(talk))
-    bob = RoomClient(
-        url,
-        "bench",
-        "bob",
-        True,
-        LoopVideo(faces.animate(faces.astronaut(), 30)),
-        LoopAudio(np.zeros(AUDIO_RATE, np.int16)),
-    )
+    alice, bob = talker_and_listener(url, "bench", talk, frames=30)
     await alice.join()
     await bob.join()
     took: list[float] = []

@@ -14,11 +14,10 @@ import aiohttp
 import numpy as np
 import pytest
 
-from tests.support import faces
 from tests.support.adminapi import upload_and_wait
 from tests.support.clips import face_clip
 from tests.support.relayserver import serving
-from tests.support.rtcclient import LoopAudio, LoopVideo, RoomClient, in_call
+from tests.support.rtcclient import in_call, talker_and_listener
 from tests.support.speech import say
 
 pytestmark = pytest.mark.integration
@@ -48,16 +47,7 @@ def test_a_phrase_added_mid_call_plays_the_new_template(server: str, tmp_path: P
             fields = {"name": "pizza", "title": "Pizza Palace", "max_duration_s": "3"}
             record, _ = await upload_and_wait(session, server, clip, TOKEN, **fields)
             assert record["status"] == "ready", record
-            video = LoopVideo(faces.animate(faces.hopper(), 20, spot=faces.HOPPER_FACE, face_width=170))
-            alice = RoomClient(server, "live", "alice", True, video, LoopAudio(audio))
-            bob = RoomClient(
-                server,
-                "live",
-                "bob",
-                True,
-                LoopVideo(faces.animate(faces.astronaut(), 20)),
-                LoopAudio(np.zeros(96000, np.int16)),
-            )
+            alice, bob = talker_and_listener(server, "live", audio)
             async with in_call(alice, bob):
                 heard = await bob.wait_event("transcript", "alice", 40)
                 await asyncio.sleep(9.0)  # a whole loop of the sentence, before the phrase exists

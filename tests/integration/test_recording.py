@@ -16,9 +16,8 @@ import numpy as np
 import pytest
 
 from callbridge.replay.compose import BANNER
-from tests.support import faces
 from tests.support.relayserver import serving
-from tests.support.rtcclient import LoopAudio, LoopVideo, RoomClient, in_call
+from tests.support.rtcclient import in_call, talker_and_listener
 from tests.support.speech import say
 
 pytestmark = pytest.mark.integration
@@ -35,16 +34,7 @@ def test_a_call_is_recorded_while_both_agree(tmp_path):
     data.mkdir()
 
     async def call(url: str) -> None:
-        video = LoopVideo(faces.animate(faces.hopper(), 20, spot=faces.HOPPER_FACE, face_width=170))
-        alice = RoomClient(url, "rec", "alice", True, video, LoopAudio(speech(tmp_path)))
-        bob = RoomClient(
-            url,
-            "rec",
-            "bob",
-            True,
-            LoopVideo(faces.animate(faces.astronaut(), 20)),
-            LoopAudio(np.zeros(96000, np.int16)),
-        )
+        alice, bob = talker_and_listener(url, "rec", speech(tmp_path))
         async with in_call(alice, bob):
             await alice.send({"type": "record", "agree": True})
             await asyncio.sleep(1.0)

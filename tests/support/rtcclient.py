@@ -203,3 +203,15 @@ async def in_call(*clients: RoomClient) -> AsyncIterator[tuple[RoomClient, ...]]
     finally:
         for client in clients:
             await client.leave()
+
+
+def talker_and_listener(url: str, room: str, talk: np.ndarray, frames: int = 20) -> tuple[RoomClient, RoomClient]:
+    """alice (Grace Hopper's face, her microphone looping `talk`, 48 kHz int16) and bob (Eileen
+    Collins, silent), both consenting: the two-person call of the relay's tests and benches."""
+    from tests.support import faces  # the test portraits load on first use
+
+    hopper = faces.animate(faces.hopper(), frames, spot=faces.HOPPER_FACE, face_width=170)
+    alice = RoomClient(url, room, "alice", True, LoopVideo(hopper), LoopAudio(talk))
+    silence = np.zeros(2 * AUDIO_RATE, np.int16)
+    bob = RoomClient(url, room, "bob", True, LoopVideo(faces.animate(faces.astronaut(), frames)), LoopAudio(silence))
+    return alice, bob
