@@ -22,6 +22,7 @@ AUDIO_RATE = 48_000
 QUEUE_FRAMES = 600  # about 10 s of audio and video; more means the disk cannot keep up
 EARLY_FRAMES = 250  # frames held while waiting for the first video frame (5 s of audio)
 ErrorSink = Callable[[str], None]
+Item = tuple[av.AudioFrame | av.VideoFrame, float]  # a frame and when the relay received it
 
 
 class MediaWriter:
@@ -31,7 +32,7 @@ class MediaWriter:
         self.path = path
         self._started = started_t
         self._on_error = on_error
-        self._queue: queue.Queue[tuple[av.AudioFrame | av.VideoFrame, float] | None] = queue.Queue(QUEUE_FRAMES)
+        self._queue: queue.Queue[Item | None] = queue.Queue(QUEUE_FRAMES)
         self._failed = False
         self._thread = threading.Thread(target=self._run, name=f"record-{path.stem}", daemon=True)
         self._thread.start()
@@ -62,31 +63,32 @@ class MediaWriter:
             self._on_error(message)
 
     def _run(self) -> None:
+        first = self._queue.get()
+        if first is None:
+            return  # nothing ever arrived (media that never connected): no file at all
         try:
             with av.open(str(self.path), "w", format="matroska") as container:
-                self._write_all(container)
+                self._write_all(container, first)
         except (OSError, ValueError, av.FFmpegError) as exc:  # PyAV raises ValueError for some muxing faults
             log.warning("recording %s stopped: %s", self.path.name, exc)
             self._fail(f"writing {self.path.name} failed: {getattr(exc, 'strerror', None) or exc}")
             self._drain()
 
-    def _write_all(self, container: av.container.OutputContainer) -> None:
+    def _write_all(self, container: av.container.OutputContainer, first: Item) -> None:
         # Matroska wants every stream before the first packet, and the video's size comes
         # with its first frame: what arrives before that waits (audio usually comes first).
-        early: list[tuple[av.AudioFrame | av.VideoFrame, float]] = []
-        while (item := self._queue.get()) is not None:
-            early.append(item)
-            if isinstance(item[0], av.VideoFrame) or len(early) >= EARLY_FRAMES:
-                break
-        if not early:
-            return
+        early: list[Item] = [first]
+        item: Item | None = first
+        while item is not None and not isinstance(item[0], av.VideoFrame) and len(early) < EARLY_FRAMES:
+            item = self._queue.get()
+            if item is not None:
+                early.append(item)
         first_video = next((f for f, _ in early if isinstance(f, av.VideoFrame)), None)
         streams = _Streams(container, first_video, self._started)
         for frame, received_t in early:
             streams.write(frame, received_t)
-        if item is not None:
-            while (item := self._queue.get()) is not None:
-                streams.write(*item)
+        while item is not None and (item := self._queue.get()) is not None:
+            streams.write(*item)
         streams.flush()
 
     def _drain(self) -> None:
