@@ -24,9 +24,9 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 from skimage import data as skdata
 
+from adengine.encode import write_mp4
 from adengine.jingle import SAMPLE_RATE
 from adengine.jingle import render_soundtrack as _jingle
-from adengine.media import write_mp4
 
 WIDTH, HEIGHT = 640, 480
 FPS = 25

@@ -17,11 +17,9 @@ from callbridge.config.campaign import (
     TemplateRecord,
     campaign_json,
     check_cooldown,
-    check_fallback,
-    check_max_duration,
     check_phrase,
     check_template_name,
-    check_text,
+    new_template,
 )
 from callbridge.config.phrase_check import phrase_warnings
 from callbridge.config.store import Store
@@ -165,14 +163,7 @@ def run_remove_phrase(args: argparse.Namespace) -> int:
 
 
 def run_add_template(args: argparse.Namespace) -> int:
-    record = TemplateRecord(
-        check_template_name(args.name),
-        title=_filled(check_text(args.title, "title"), "title"),
-        tagline=check_text(args.tagline, "tagline"),
-        licence=_filled(check_text(args.licence, "licence"), "licence"),
-        max_duration_s=check_max_duration(args.max_duration),
-        fallback=check_fallback(args.fallback),
-    )
+    record = new_template(args.name, args.title, args.tagline, args.licence, args.max_duration, args.fallback)
     if not args.clip.is_file():
         raise CampaignError(f"no clip file at {args.clip}")
     from callbridge.config import intake  # imported here: it brings the ingest machinery
@@ -181,12 +172,6 @@ def run_add_template(args: argparse.Namespace) -> int:
         ready = intake.admit(Store(args.data), args.clip, record, lambda f: progress(record.name, f))
     print(f"added template {ready.name!r}: {ready.verdict or 'ready'}")
     return 0
-
-
-def _filled(value: str, what: str) -> str:
-    if not value:
-        raise CampaignError(f"{what} must not be empty")
-    return value
 
 
 @contextmanager

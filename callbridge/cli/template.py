@@ -12,12 +12,8 @@ from callbridge.cli.exits import EXIT_BAD_INPUT
 from callbridge.config.campaign import (
     CampaignError,
     PhraseRule,
-    TemplateRecord,
-    check_fallback,
-    check_max_duration,
     check_phrase,
-    check_template_name,
-    check_text,
+    new_template,
 )
 from callbridge.config.store import Store
 from callbridge.ingest import UploadError
@@ -62,14 +58,7 @@ def run_add(args: argparse.Namespace) -> int:
     from callbridge.config import intake  # imported here: it brings the ingest machinery
 
     try:
-        record = TemplateRecord(
-            check_template_name(args.name),
-            title=check_text(args.title, "title") or args.name,
-            tagline=check_text(args.tagline, "tagline"),
-            licence=check_text(args.licence, "licence"),
-            max_duration_s=check_max_duration(args.max_duration),
-            fallback=check_fallback(args.fallback),
-        )
+        record = new_template(args.name, args.title, args.tagline, args.licence, args.max_duration, args.fallback)
         rules = [PhraseRule(check_phrase(p), record.name) for p in args.phrase]
         if not args.clip.is_file():
             raise CampaignError(f"no clip file at {args.clip}")

@@ -163,6 +163,26 @@ def check_text(value: Any, what: str) -> str:
     return value.strip()
 
 
+def new_template(
+    name: Any, title: Any, tagline: Any, licence: Any, max_duration_s: Any, fallback: Any
+) -> TemplateRecord:
+    """A template record from what an exhibit maker typed, every value checked; the title defaults to the name."""
+    name = check_template_name(name)
+    if isinstance(max_duration_s, str):
+        try:
+            max_duration_s = float(max_duration_s or DEFAULT_MAX_S)
+        except ValueError:
+            raise CampaignError("max_duration_s is a number of seconds") from None
+    return TemplateRecord(
+        name=name,
+        title=check_text(title or name, "title"),
+        tagline=check_text(tagline or "", "tagline"),
+        licence=check_text(licence, "licence"),
+        max_duration_s=check_max_duration(max_duration_s),
+        fallback=check_fallback(fallback or "plain"),
+    )
+
+
 def phrase_json(rule: PhraseRule, live: bool | None = None) -> dict[str, Any]:
     """A rule as the API and `campaign list --json` give it, with its warnings (and whether it fires now)."""
     from callbridge.config.phrase_check import phrase_warnings  # its word lists load on first use

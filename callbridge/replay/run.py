@@ -16,7 +16,7 @@ import c2pa
 import numpy as np
 
 from adengine import AdRenderer, AdTemplate, ClipError, TemplateError, write_mp4
-from adengine.media import resample_audio
+from adengine.encode import resample_audio
 from callbridge.config.services import PLAIN_LABEL, Services
 from callbridge.provenance import ExhibitAuthority, sign_video
 from callbridge.replay.analysis import Faces, Speech, harvest, hear

@@ -9,6 +9,7 @@ its progress. Any refusal deletes what was written and frees the name.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import io
 import logging
 import secrets
@@ -19,14 +20,10 @@ from aiohttp import BodyPartReader, web
 
 from adengine import AdRenderer, AdTemplate, ClipError, FaceError, assess_image, decode_image, encode_webm
 from callbridge.config.campaign import (
-    DEFAULT_MAX_S,
     CampaignError,
     NotFound,
     TemplateRecord,
-    check_fallback,
-    check_max_duration,
-    check_template_name,
-    check_text,
+    new_template,
 )
 from callbridge.config.intake import CAPS, check_upload, ingest_stored
 from callbridge.ingest import UploadError, store_clip
@@ -111,22 +108,9 @@ async def _ingest(relay: Relay, clip: str, record: TemplateRecord) -> None:
 
 
 def _record(fields: dict[str, str]) -> TemplateRecord:
-    licence = check_text(fields.get("licence", ""), "licence")
-    try:
-        max_s = float(fields.get("max_duration_s") or DEFAULT_MAX_S)
-    except ValueError:
-        raise CampaignError("max_duration_s is a number of seconds") from None
-    name = check_template_name(fields.get("name", ""))
-    return TemplateRecord(
-        name=name,
-        title=check_text(fields.get("title") or name, "title"),
-        tagline=check_text(fields.get("tagline", ""), "tagline"),
-        licence=licence,
-        max_duration_s=check_max_duration(max_s),
-        fallback=check_fallback(fields.get("fallback") or "plain"),
-        status="ingesting",
-        progress=0.0,
-    )
+    keys = ("name", "title", "tagline", "licence", "max_duration_s", "fallback")
+    record = new_template(*(fields.get(key, "") for key in keys))
+    return dataclasses.replace(record, status="ingesting", progress=0.0)
 
 
 async def _field(part: BodyPartReader) -> str:

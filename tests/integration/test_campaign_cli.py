@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from adengine.media import write_mp4
+from adengine.encode import write_mp4
 from tests.support.faces import HOPPER_FACE, animate, hopper
 
 pytestmark = pytest.mark.integration

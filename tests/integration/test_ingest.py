@@ -14,7 +14,7 @@ import av
 import numpy as np
 import pytest
 
-from adengine.media import write_mp4
+from adengine.encode import write_mp4
 from adengine.template import TemplateLibrary, TemplateMeta
 from callbridge.ingest import UploadError, check_header, ingest, probe, run_child
 from callbridge.ingest.errors import NEEDS_MEMORY

@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from adengine.encode import write_mp4
 from adengine.label import DisclosureLabel
-from adengine.media import ClipError, iter_frames, probe, read_clip, read_image, write_mp4
+from adengine.media import ClipError, iter_frames, probe, read_clip, read_image
 
 pytestmark = pytest.mark.integration
 

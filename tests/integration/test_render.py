@@ -198,7 +198,7 @@ def _add_template(tmp_path, clip: Path) -> subprocess.CompletedProcess:
 
 
 def test_a_template_clip_without_a_face_is_refused_by_the_probe(tmp_path):
-    from adengine.media import write_mp4
+    from adengine.encode import write_mp4
 
     frames = [noise_image((320, 240), seed=i) for i in range(20)]
     write_mp4(tmp_path / "noface.mp4", frames, 25.0)

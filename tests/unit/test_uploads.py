@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 import pytest
 
-from adengine.media import write_mp4
+from adengine.encode import write_mp4
 from adengine.template import TemplateError, TemplateMeta
 from callbridge.ingest import (
     Caps,
