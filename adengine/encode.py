@@ -77,6 +77,31 @@ def write_mp4(
     return count
 
 
+class _AudioFeed:
+    """Encodes a track's audio into a container up to a given time, so the muxer interleaves
+    it with the pictures without holding the whole track in memory."""
+
+    def __init__(self, container: av.container.OutputContainer, audio: np.ndarray, sample_rate: int) -> None:
+        self._container, self._audio, self._rate = container, audio, sample_rate
+        self._layout = "mono" if audio.shape[0] == 1 else "stereo"
+        self._stream = container.add_stream("aac", rate=sample_rate, layout=self._layout)
+        self._stream.bit_rate = 160_000
+        self._pos = 0
+
+    def until(self, t: float | None) -> None:
+        """Everything before `t` seconds (None: the rest, then the encoder's tail)."""
+        end = self._audio.shape[1] if t is None else min(self._audio.shape[1], int(t * self._rate))
+        step = 1024  # AAC's frame size
+        while self._pos < end and (t is None or self._pos + step <= end):
+            chunk = self._audio[:, self._pos : self._pos + step]
+            frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(chunk), format="fltp", layout=self._layout)
+            frame.sample_rate, frame.pts, frame.time_base = self._rate, self._pos, Fraction(1, self._rate)
+            self._container.mux(self._stream.encode(frame))
+            self._pos += chunk.shape[1]
+        if t is None:
+            self._container.mux(self._stream.encode(None))
+
+
 def _encode(
     tmp: Path, frames: Iterable[np.ndarray], fps: float, audio: np.ndarray | None, sample_rate: int | None
 ) -> int:
@@ -84,33 +109,9 @@ def _encode(
     # faststart puts the index first, so players and browsers can start before the end arrives.
     with av.open(str(tmp), "w", format="mp4", options={"movflags": "+faststart"}) as container:
         video: av.VideoStream | None = None
-        sound = None
-        layout = None
-        if audio is not None:
-            layout = "mono" if audio.shape[0] == 1 else "stereo"
-            sound = container.add_stream("aac", rate=sample_rate, layout=layout)
-            sound.bit_rate = 160_000
-        audio_pos = 0
+        sound = None if audio is None or sample_rate is None else _AudioFeed(container, audio, sample_rate)
         count = 0
         shape: tuple[int, ...] | None = None
-
-        def feed_audio(until_s: float | None) -> None:
-            # Encode audio up to the pictures' time, so the muxer interleaves without
-            # holding the whole track in memory.
-            nonlocal audio_pos
-            if sound is None or audio is None or layout is None or sample_rate is None:
-                return  # no audio track (write_mp4 refuses audio without a sample rate)
-            end = audio.shape[1] if until_s is None else min(audio.shape[1], int(until_s * sample_rate))
-            step = 1024  # AAC's frame size
-            while audio_pos < end and (until_s is None or audio_pos + step <= end):
-                chunk = audio[:, audio_pos : audio_pos + step]
-                frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(chunk), format="fltp", layout=layout)
-                frame.sample_rate = sample_rate
-                frame.pts = audio_pos
-                frame.time_base = Fraction(1, sample_rate)
-                container.mux(sound.encode(frame))
-                audio_pos += chunk.shape[1]
-
         for image in frames:
             _check_frame(image, shape)
             if video is None:
@@ -125,13 +126,45 @@ def _encode(
             frame.time_base = 1 / rate
             container.mux(video.encode(frame))
             count += 1
-            feed_audio(count / float(rate))
+            if sound is not None:
+                sound.until(count / float(rate))
         if video is not None:
             container.mux(video.encode(None))
-        feed_audio(None)
         if sound is not None:
-            container.mux(sound.encode(None))
+            sound.until(None)
     return count
+
+
+def mux_audio(video: str | os.PathLike, audio: np.ndarray, sample_rate: int, path: str | os.PathLike) -> None:
+    """`video`'s pictures, copied as they are (no re-encode), with `audio` as AAC, into the MP4 `path`.
+
+    For pictures written before their sound is known (replay writes the video while the
+    ads are still being placed). Like `write_mp4`, `path` appears only when complete.
+    """
+    audio, path = _audio_array(audio), Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.part")
+    try:
+        with (
+            av.open(str(video), options={"protocol_whitelist": "file"}) as source,
+            av.open(str(tmp), "w", format="mp4", options={"movflags": "+faststart"}) as container,
+        ):
+            if not source.streams.video:
+                raise ValueError(f"{Path(video).name} has no video to put the sound beside")
+            pictures = source.streams.video[0]
+            copied = container.add_stream_from_template(pictures)
+            sound = _AudioFeed(container, audio, sample_rate)
+            for packet in source.demux(pictures):
+                if packet.dts is None:
+                    continue  # the demuxer's end-of-stream marker
+                packet.stream = copied
+                container.mux(packet)
+                if packet.pts is not None and packet.time_base is not None:
+                    sound.until(float(packet.pts * packet.time_base))
+            sound.until(None)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def encode_webm(frames: Iterable[np.ndarray], fps: float, bit_rate: int = 2_000_000) -> bytes:

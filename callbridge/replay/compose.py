@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -43,6 +44,19 @@ class AdFootage:
         return self.frames[max(0, min(len(self.frames) - 1, k))]
 
 
+@dataclass
+class PendingAd:
+    """A planned segment whose footage is still being made; the pictures wait for it when it starts."""
+
+    segment: AdSegment
+    footage: Future[AdFootage | None]
+
+    def frame_at(self, t: float) -> np.ndarray | None:
+        """The ad's picture at `t`; None if no ad could be made (the live tile shows)."""
+        made = self.footage.result()
+        return None if made is None else made.frame_at(t)
+
+
 class Latest:
     """A person's frames in time order; `at(t)` is the newest one shown by time t (held, as a player holds it)."""
 
@@ -62,7 +76,7 @@ def pictures(
     fps: float,
     count: int,
     size: tuple[int, int],
-    ads: Sequence[AdFootage],
+    ads: Sequence[PendingAd],
     captions: Sequence[Caption],
     layout: str = "grid",
 ) -> Iterator[np.ndarray]:
@@ -97,15 +111,17 @@ def boxes(people: list[str], talker: str, size: tuple[int, int], layout: str) ->
 
 
 def _tile(
-    out: np.ndarray, box: Box, name: str, t: float, latest: Latest, ads: Sequence[AdFootage], emphasised: bool
+    out: np.ndarray, box: Box, name: str, t: float, latest: Latest, ads: Sequence[PendingAd], emphasised: bool
 ) -> None:
     x, y, w, h = box
     ad = next((a for a in ads if a.segment.participant == name and a.segment.covers(t)), None)
-    frame = ad.frame_at(t) if ad is not None else latest.at(t)
+    live = latest.at(t)  # read on, even under an ad, so the tile resumes where the call is
+    shown = ad.frame_at(t) if ad is not None else None
+    frame = live if shown is None else shown
     if frame is None:
         return  # not there yet
     tile = letterbox(frame, (w, h)).copy()
-    if ad is not None:
+    if shown is not None:
         BANNER.apply(tile, copy=False)
     if emphasised:
         tile[:3], tile[-3:], tile[:, :3], tile[:, -3:] = SPEAKER_EDGE, SPEAKER_EDGE, SPEAKER_EDGE, SPEAKER_EDGE
@@ -144,17 +160,16 @@ def burn(frame: np.ndarray, text: str) -> None:
     font = _font(max(14, int(h * 0.042)))
     lines = _wrap(text, font, int(w * 0.8))
     line_h = int(font.size * 1.3)
-    box_h = line_h * len(lines) + font.size // 2
-    top = h - box_h - int(h * 0.12)
-    image = Image.fromarray(frame)
+    widths = [font.getlength(line) for line in lines]
+    box_w, box_h = min(w, int(max(widths)) + font.size), line_h * len(lines) + font.size // 2
+    left, top = (w - box_w) // 2, max(0, h - box_h - int(h * 0.12))
+    region = frame[top : top + box_h, left : left + box_w]  # only the box goes through PIL: a whole frame costs more
+    image = Image.fromarray(region)
     draw = ImageDraw.Draw(image, "RGBA")
-    widths = [draw.textlength(line, font=font) for line in lines]
-    box_w = int(max(widths)) + font.size
-    left = (w - box_w) // 2
-    draw.rectangle((left, top, left + box_w, top + box_h), fill=(0, 0, 0, 170))
+    draw.rectangle((0, 0, box_w, box_h), fill=(0, 0, 0, 170))
     for k, line in enumerate(lines):
-        draw.text(((w - widths[k]) / 2, top + font.size // 4 + k * line_h), line, font=font, fill=(255, 255, 255))
-    frame[:] = np.asarray(image)
+        draw.text(((box_w - widths[k]) / 2, font.size // 4 + k * line_h), line, font=font, fill=(255, 255, 255))
+    region[:] = np.asarray(image)
 
 
 @lru_cache(maxsize=8)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -16,15 +17,15 @@ import c2pa
 import numpy as np
 
 from adengine import AdRenderer, AdTemplate, ClipError, TemplateError, write_mp4
-from adengine.encode import resample_audio
+from adengine.encode import mux_audio, resample_audio
 from callbridge.config.services import PLAIN_LABEL, Services
 from callbridge.provenance import ExhibitAuthority, sign_video
 from callbridge.replay.analysis import Faces, Speech, harvest, hear
 from callbridge.replay.captions import Caption, captions_from, write_srt
-from callbridge.replay.compose import AdFootage, pictures, soundtrack
+from callbridge.replay.compose import AdFootage, PendingAd, pictures, soundtrack
 from callbridge.replay.plan import AdSegment, plan_ads
 from callbridge.replay.prefetch import prefetched
-from callbridge.replay.source import Person, SourceError, open_source, timed_audio, timed_frames
+from callbridge.replay.source import Person, Source, SourceError, open_source, timed_audio, timed_frames
 from callbridge.workers.pipeline import engine_phrases
 from triggers import SAMPLE_RATE, Phrase, PhraseError, TriggerEvent, WhisperRecognizer
 
@@ -62,71 +63,104 @@ class ReplayResult:
 
 
 def replay(source: Path, options: ReplayOptions, stage: Stage | None = None) -> ReplayResult:
-    """Replay a video file (a one-person call) or a recording folder; blocking."""
+    """Replay a video file (a one-person call) or a recording folder; blocking.
+
+    The work runs as a pipeline: each person's faces are looked for on a thread of their
+    own while the speech is heard; each ad is made as soon as the faces have reached its
+    start; frames are decoded and composed a few ahead of the encoder. The sound is put
+    beside the pictures at the end, once it is known which ads could be made.
+    """
     began = time.perf_counter()
     _check(options)
     try:
         call = open_source(source)
     except SourceError as exc:
         raise ReplayError(str(exc)) from None
-    report = stage or (lambda name, done, total: None)
+    report = _serialised(stage)
     services = Services(options.data_dir, options.model, options.device)
     phrases, template_for = _campaign(services, options)
     notes = list(call.notes)
     voices = {p.name: v for p in call.people if (v := _voice(p, notes)) is not None}
     recognizer = WhisperRecognizer(options.model, options.device) if voices else None
-    # Speech (CTranslate2) and faces (mediapipe) both run outside the GIL: hearing and looking
-    # at once keeps both cores busy.
-    with ThreadPoolExecutor(2, thread_name_prefix="replay") as pool:
-        looking = pool.submit(lambda: {p.name: _faces(p, call.duration_s, report) for p in call.people})
-        speech = Speech()
-        for person in call.people:
-            heard = _hear(person, voices.get(person.name), phrases, recognizer, notes)
-            speech.triggers += heard.triggers
-            speech.transcripts += heard.transcripts
-        faces = looking.result()
-    footage: list[AdFootage] = []
+    faces = {p.name: Faces() for p in call.people}
     try:
-        templates: dict[str, AdTemplate] = {}
-        length = partial(_length_s, services, templates)
-        segments = plan_ads(speech.triggers, template_for, length, call.duration_s)
-        footage = [f for s in segments if (f := _footage(s, services, templates, faces[s.participant], notes))]
-        captions = captions_from(speech.transcripts)
-        srt = _srt(captions, options, named=len(call.people) > 1)
-        count = int(call.duration_s * call.fps)
-        streams = {p.name: _counted(timed_frames(p.path), call.duration_s, report) for p in call.people}
-        burned = captions if options.captions == "burn" else []
-        frames = prefetched(pictures(streams, call.fps, count, options.size, footage, burned, options.layout))
-        sound = soundtrack(voices, footage, RATE, call.duration_s)
-        signed = _write(frames, call.fps, sound, options, [f.segment.template for f in footage], call.title, notes)
+        with (
+            ThreadPoolExecutor(len(call.people), thread_name_prefix="replay-faces") as looking,
+            ThreadPoolExecutor(1, thread_name_prefix="replay-ads") as making,
+        ):
+            try:
+                harvests = [looking.submit(_faces, p, faces[p.name], call.duration_s, report) for p in call.people]
+                speech = Speech()
+                for person in call.people:
+                    heard = _hear(person, voices.get(person.name), phrases, recognizer, notes)
+                    speech.triggers += heard.triggers
+                    speech.transcripts += heard.transcripts
+                templates: dict[str, AdTemplate] = {}
+                segments = plan_ads(
+                    speech.triggers, template_for, partial(_length_s, services, templates), call.duration_s
+                )
+                ads = [
+                    PendingAd(s, making.submit(_footage, s, services, templates, faces[s.participant], notes))
+                    for s in segments
+                ]
+                captions = captions_from(speech.transcripts)
+                srt = _srt(captions, options, named=len(call.people) > 1)
+                count = int(call.duration_s * call.fps)
+                streams = {p.name: _counted(timed_frames(p.path), call.duration_s, report) for p in call.people}
+                burned = captions if options.captions == "burn" else []
+                frames = prefetched(pictures(streams, call.fps, count, options.size, ads, burned, options.layout))
+                footage, signed = _write(frames, call, voices, ads, options, notes)
+                for harvested in harvests:
+                    harvested.result()  # a failure with no ad waiting on it is still a failure
+            finally:
+                for held in faces.values():
+                    held.stop()
     finally:
         for held in faces.values():
             held.wipe()
     wall = time.perf_counter() - began
-    ads = [f.segment for f in footage]
-    return ReplayResult(options.out, call.duration_s, wall, speech.triggers, ads, srt, notes, signed)
+    played = [f.segment for f in footage]
+    return ReplayResult(options.out, call.duration_s, wall, speech.triggers, played, srt, notes, signed)
 
 
 def _write(
     frames: Iterator[np.ndarray],
-    fps: float,
-    sound: np.ndarray,
+    call: Source,
+    voices: dict[str, tuple[np.ndarray, float]],
+    ads: list[PendingAd],
     options: ReplayOptions,
-    templates: list[str],
-    title: str,
     notes: list[str],
-) -> bool:
-    """Encode, then sign into `options.out`; True if signed."""
+) -> tuple[list[AdFootage], bool]:
+    """Encode the pictures, put the sound beside them, sign into `options.out`; the ads made, and
+    whether it is signed."""
+    pictures_only = options.out.with_name(f".{options.out.stem}.pictures.mp4")
     unsigned = options.out.with_name(f".{options.out.stem}.unsigned.mp4")
     try:
-        write_mp4(unsigned, frames, fps, sound, RATE)
-        return _signed(unsigned, options, templates, title, notes)
+        write_mp4(pictures_only, frames, call.fps)
+        footage = [made for ad in ads if (made := ad.footage.result()) is not None]
+        mux_audio(pictures_only, soundtrack(voices, footage, RATE, call.duration_s), RATE, unsigned)
+        templates = [f.segment.template for f in footage]
+        return footage, _signed(unsigned, options, templates, call.title, notes)
     except OSError as exc:
         raise ReplayError(f"cannot write {options.out}: {exc.strerror or exc}") from None
     except ValueError as exc:  # ClipError among them
         raise ReplayError(str(exc)) from None
     finally:
+        pictures_only.unlink(missing_ok=True)
         unsigned.unlink(missing_ok=True)
+
+
+def _serialised(stage: Stage | None) -> Stage:
+    """The progress callback, safe to call from the pipeline's threads."""
+    if stage is None:
+        return lambda name, done, total: None
+    lock = threading.Lock()
+
+    def report(name: str, done: int, total: int) -> None:
+        with lock:
+            stage(name, done, total)
+
+    return report
 
 
 def _voice(person: Person, notes: list[str]) -> tuple[np.ndarray, float] | None:
@@ -154,11 +188,10 @@ def _hear(
     return hear(mono16k, phrases, recognizer, person.name, start_s)
 
 
-def _faces(person: Person, duration_s: float, report: Stage) -> Faces:
+def _faces(person: Person, faces: Faces, duration_s: float, report: Stage) -> None:
     total = max(1, int(duration_s))
-    return harvest(
-        timed_frames(person.path), person.name, lambda i, t: report(f"finding {person.name}'s face", int(t), total)
-    )
+    frames = timed_frames(person.path)
+    harvest(frames, person.name, faces, lambda i, t: report(f"finding {person.name}'s face", int(t), total))
 
 
 def _signed(unsigned: Path, options: ReplayOptions, templates: list[str], title: str, notes: list[str]) -> bool:

@@ -80,15 +80,32 @@ def _recording(folder: Path) -> Source:
 
 
 def _timing(path: Path) -> tuple[float, float]:
-    """(frame rate, end time) of a recording's file; 0 for what it does not say."""
+    """(frame rate, end time) of a recording's file; 0 for what it does not say.
+
+    A recording's video is timed by arrival (its stream's nominal rate is the writer's, not
+    the call's), so the rate is counted from the packets' times: a demux, with no decoding.
+    """
     try:
         with av.open(str(path), options={"protocol_whitelist": "file"}) as container:
-            video = container.streams.video[0] if container.streams.video else None
-            rate = float(video.average_rate) if video is not None and video.average_rate else 0.0
             end = (container.duration or 0) / av.time_base
+            if not container.streams.video:
+                return 0.0, end
+            times = _packet_times(container, container.streams.video[0])
     except av.FFmpegError as exc:
         raise SourceError(f"{path.name} cannot be read: {exc}") from None
-    return (rate if 1.0 <= rate <= 60.0 else 0.0), end
+    rate = round((len(times) - 1) / (max(times) - min(times))) if len(times) > 1 and max(times) > min(times) else 0
+    return (float(rate) if 1 <= rate <= 60 else 0.0), end
+
+
+def _packet_times(container: av.container.InputContainer, video: av.VideoStream) -> list[float]:
+    times: list[float] = []
+    try:
+        for packet in container.demux(video):
+            if packet.pts is not None and packet.time_base is not None:
+                times.append(float(packet.pts * packet.time_base))
+    except av.FFmpegError:
+        pass  # a file that breaks off: its rate from what is there
+    return times
 
 
 def timed_frames(path: Path) -> Iterator[tuple[float, np.ndarray]]:

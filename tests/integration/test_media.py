@@ -335,3 +335,35 @@ def test_read_image_refuses_bad_files(tmp_path: Path) -> None:
     for path, words in cases.items():
         with pytest.raises(ClipError, match=words):
             read_image(path)
+
+
+def test_mux_audio_copies_the_pictures_and_adds_the_sound(tmp_path):
+    from adengine.encode import mux_audio
+
+    pictures = tmp_path / "pictures.mp4"
+    write_mp4(pictures, moving_frames(30), FPS)
+    out = tmp_path / "with-sound.mp4"
+    mux_audio(pictures, tones(30 / FPS), RATE, out)
+    with av.open(str(pictures)) as a, av.open(str(out)) as b:
+        before = [bytes(p) for p in a.demux(video=0) if p.size]
+        after = [bytes(p) for p in b.demux(video=0) if p.size]
+        assert b.streams.audio[0].codec_context.name == "aac"
+    assert before == after  # copied, not encoded again
+    with av.open(str(out)) as b:
+        sound = np.concatenate([f.to_ndarray() for f in b.decode(audio=0)], axis=1)
+    assert sound.shape[1] >= RATE * 30 / FPS * 0.95 and np.abs(sound).max() > 0.1
+
+
+def test_mux_audio_refuses_a_file_without_pictures_and_leaves_nothing(tmp_path):
+    from adengine.encode import mux_audio
+
+    sound_only = tmp_path / "sound.m4a"
+    with av.open(str(sound_only), "w", format="mp4") as c:
+        s = c.add_stream("aac", rate=RATE, layout="mono")
+        frame = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp", layout="mono")
+        frame.sample_rate = RATE
+        c.mux(s.encode(frame))
+        c.mux(s.encode(None))
+    with pytest.raises(ValueError, match="no video"):
+        mux_audio(sound_only, tones(1.0), RATE, tmp_path / "out.mp4")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["sound.m4a"]

@@ -144,3 +144,13 @@ def test_the_replay_is_signed_and_a_changed_byte_reads_invalid(replayed, tmp_pat
     assert unsigned.returncode == 1 and json.loads(unsigned.stdout)["state"] == "none"
     missing = verify(tmp_path / "missing.mp4")
     assert missing.returncode == 2 and missing.stderr.startswith("callbridge verify: error: cannot read")
+
+
+def test_a_recordings_rate_is_counted_from_its_frames_not_the_writers_nominal_rate(tmp_path):
+    """Recorded files are timed by arrival (1 ms ticks, nominal 30 fps); a 15 fps call replays at 15 fps."""
+    from callbridge.replay.source import open_source
+    from tests.support.clips import face_clip, recording
+
+    folder = recording(tmp_path / "rec", "r", [("ann", face_clip(tmp_path / "a.mp4", seconds=3.0, fps=15))])
+    source = open_source(folder)
+    assert source.fps == 15.0 and 2.5 < source.duration_s < 3.5
