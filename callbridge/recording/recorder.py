@@ -49,14 +49,29 @@ class CallRecorder:
         except OSError as exc:
             raise RecordingError(f"cannot record into {self.folder}: {exc.strerror or exc}") from exc
 
-    def add(self, name: str) -> None:
-        """Start writing a participant's media (once per participant and recording)."""
+    def add(self, name: str, face_consent: bool) -> None:
+        """Start writing a participant's media (once per participant and recording).
+
+        `face_consent`: they agree to their face being used in ads. The manifest keeps it
+        true only while they never withdrew during the recording: replays and exhibits
+        use the face of those who agreed throughout, and no one else's.
+        """
         if name in self._writers:
             return
         file = f"{_safe(name)}-{len(self._people) + 1}.mkv"
         self._writers[name] = MediaWriter(self.folder / file, self.started_t, self._error)
-        self._people.append({"name": name, "file": file, "joined_t": round(time.time(), 4)})
+        entry = {"name": name, "file": file, "joined_t": round(time.time(), 4), "face_consent": face_consent}
+        self._people.append(entry)
         self._try(lambda: self._write_manifest(ended_t=None))
+
+    def withdrew_consent(self, name: str) -> None:
+        """`name` withdrew face consent during the recording: their face is never used from it."""
+        changed = False
+        for entry in self._people:
+            if entry["name"] == name and entry["face_consent"]:
+                entry["face_consent"], changed = False, True
+        if changed:
+            self._try(lambda: self._write_manifest(ended_t=None))
 
     def push(self, name: str, frame: av.AudioFrame | av.VideoFrame, received_t: float) -> None:
         writer = self._writers.get(name)

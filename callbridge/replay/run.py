@@ -90,6 +90,11 @@ def replay(source: Path, options: ReplayOptions, stage: Stage | None = None) -> 
         ):
             try:
                 harvests = [looking.submit(_faces, p, faces[p.name], call.duration_s, report) for p in call.people]
+                notes += [
+                    f"{p.name} did not agree to their face being used: no personalised ads of them"
+                    for p in call.people
+                    if not p.face_consent
+                ]
                 speech = Speech()
                 for person in call.people:
                     heard = _hear(person, voices.get(person.name), phrases, recognizer, notes)
@@ -189,6 +194,9 @@ def _hear(
 
 
 def _faces(person: Person, faces: Faces, duration_s: float, report: Stage) -> None:
+    if not person.face_consent:
+        faces.end()  # never looked at: their ads fall back as a live call's do
+        return
     total = max(1, int(duration_s))
     frames = timed_frames(person.path)
     harvest(frames, person.name, faces, lambda i, t: report(f"finding {person.name}'s face", int(t), total))

@@ -28,6 +28,7 @@ class SourceError(ValueError):
 class Person:
     name: str
     path: Path
+    face_consent: bool = True  # a video file's giver agreed; a recording says for each person
 
 
 @dataclass
@@ -66,7 +67,8 @@ def _recording(folder: Path) -> Source:
     for entry in manifest.get("participants", []):
         path = folder / str(entry.get("file", ""))
         if path.is_file() and path.parent == folder:
-            people.append(Person(str(entry.get("name", path.stem)), path))
+            consent = entry.get("face_consent") is True  # an entry that does not say: no
+            people.append(Person(str(entry.get("name", path.stem)), path, consent))
         else:
             notes.append(f"{entry.get('name')}'s media file {entry.get('file')!r} is missing: they are left out")
     if not people:

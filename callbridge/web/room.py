@@ -132,6 +132,8 @@ class Room:
         if not consent and ad is not None and ad.media.personalised:
             ad.cancel()  # their face leaves the screen at once
         await asyncio.to_thread(participant.pipeline.set_consent, consent)
+        if not consent:
+            await in_normal_thread(self.recording.withdrew_consent, participant.name)
         await asyncio.to_thread(self.services.store.log_consent, self.name, participant.name, consent)
 
     async def apply_campaign(self, campaign: Campaign) -> None:

@@ -28,6 +28,9 @@ class Recordable(Protocol):
     record_agree: bool
     on_frame: Callable[[av.AudioFrame | av.VideoFrame, float], None] | None
 
+    @property
+    def consent(self) -> bool: ...
+
 
 class RoomRecording:
     """One room's recording state and recorder."""
@@ -57,6 +60,11 @@ class RoomRecording:
     def log(self, event: RoomEvent) -> None:
         if self._recorder is not None:
             self._recorder.log(event)
+
+    def withdrew_consent(self, name: str) -> None:
+        """Face consent withdrawn: the recording must not offer their face to replays (manifest)."""
+        if self._recorder is not None:
+            self._recorder.withdrew_consent(name)
 
     async def update(self, answered: bool = False) -> None:
         """Start, extend or stop the recording to match who is in the room and what they agreed to.
@@ -97,7 +105,7 @@ class RoomRecording:
 
     def _tap(self, recorder: CallRecorder, person: Recordable) -> None:
         if person.on_frame is None:
-            recorder.add(person.name)
+            recorder.add(person.name, person.consent)
             person.on_frame = partial(recorder.push, person.name)
 
     async def _stop(self, everyone: list[Recordable], reason: str | None) -> None:

@@ -154,3 +154,15 @@ def test_a_recordings_rate_is_counted_from_its_frames_not_the_writers_nominal_ra
     folder = recording(tmp_path / "rec", "r", [("ann", face_clip(tmp_path / "a.mp4", seconds=3.0, fps=15))])
     source = open_source(folder)
     assert source.fps == 15.0 and 2.5 < source.duration_s < 3.5
+
+
+def test_a_recorded_person_who_did_not_agree_to_face_use_gets_only_plain_ads(tmp_path):
+    from tests.support.clips import recording
+
+    source = monologue(tmp_path / "hopper.mp4", SENTENCE, lead_s=2.0, tail_s=8.0)
+    folder = recording(tmp_path / "rec", "r", [("ann", source)], face_consent=False)
+    done = replay(folder, "--out", tmp_path / "out.mp4", "--data", tmp_path / "data", "--json", "--captions", "none")
+    assert done.returncode == 0, done.stderr[-3000:]
+    ads = [json.loads(line) for line in done.stdout.splitlines() if '"event": "ad"' in line]
+    assert ads and not any(a["personalised"] for a in ads)
+    assert "ann did not agree to their face being used" in done.stderr

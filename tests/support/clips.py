@@ -78,7 +78,7 @@ def monologue(path: Path, text: str, lead_s: float = 2.0, tail_s: float = 8.0, f
     return path
 
 
-def recording(root: Path, room: str, people: list[tuple[str, Path]]) -> Path:
+def recording(root: Path, room: str, people: list[tuple[str, Path]], face_consent: bool = True) -> Path:
     """A recording folder as `serve --record` writes it, made from video files instead of a live call:
     each file's frames and sound pushed with the times they would have arrived at."""
     import time
@@ -88,7 +88,7 @@ def recording(root: Path, room: str, people: list[tuple[str, Path]]) -> Path:
     errors: list[str] = []
     recorder = CallRecorder(root, room, {"phrases": []}, errors.append)
     for name, path in people:
-        recorder.add(name)
+        recorder.add(name, face_consent)
         with av.open(str(path)) as container:
             for frame in container.decode(*container.streams):
                 if isinstance(frame, av.AudioFrame | av.VideoFrame):

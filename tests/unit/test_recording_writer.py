@@ -11,7 +11,7 @@ from callbridge.recording import CallRecorder
 def test_audio_before_video_waits_and_both_land_on_one_clock(tmp_path):
     errors: list[str] = []
     recorder = CallRecorder(tmp_path, "lobby", {"phrases": []}, errors.append)
-    recorder.add("ana")
+    recorder.add("ana", face_consent=True)
     t0 = recorder.started_t
     for i in range(100):  # 2 s of sound from 0.5 s; pictures from 1.06 s (i = 28, 32 ... 96)
         sound = av.AudioFrame.from_ndarray(np.zeros((1, 1920), np.int16), format="s16", layout="stereo")
@@ -30,6 +30,6 @@ def test_audio_before_video_waits_and_both_land_on_one_clock(tmp_path):
 def test_someone_whose_media_never_came_leaves_no_file_and_no_error(tmp_path):
     errors: list[str] = []
     recorder = CallRecorder(tmp_path, "lobby", {"phrases": []}, errors.append)
-    recorder.add("ghost")
+    recorder.add("ghost", face_consent=False)
     recorder.stop()
     assert errors == [] and sorted(p.name for p in recorder.folder.iterdir()) == ["events.jsonl", "manifest.json"]

@@ -105,3 +105,23 @@ def test_a_server_without_recording_never_records(room):
 
     asyncio.run(scenario())
     assert not room.recording.available and not room.recording.on and ana.events("recording") == []
+
+
+def test_the_manifest_keeps_face_consent_true_only_for_those_who_never_withdrew(tmp_path):
+    room = recording_room(tmp_path)
+    ana, bo, cy = FakeParticipant("ana", consent=True), FakeParticipant("bo", consent=True), FakeParticipant("cy")
+
+    async def scenario():
+        for p in (ana, bo, cy):
+            await room.join(p)
+        for p in (ana, bo, cy):
+            await room.set_record(p, True)
+        assert room.recording.on
+        await room.set_consent(bo, False)
+        await room.set_consent(bo, True)  # agreeing again does not make the earlier frames usable
+        await room.set_record(ana, False)
+
+    asyncio.run(scenario())
+    (folder,) = folders(tmp_path)
+    people = json.loads((folder / "manifest.json").read_text())["participants"]
+    assert {p["name"]: p["face_consent"] for p in people} == {"ana": True, "bo": False, "cy": False}
