@@ -46,8 +46,9 @@ class _Outgoing:
 class Participant:
     """A joined participant. Create it, then `accept_offer` the page's first offer."""
 
-    def __init__(self, name: str, room: str, pipeline: MediaPipeline, send: Send) -> None:
+    def __init__(self, name: str, room: str, pipeline: MediaPipeline, send: Send, watching: bool = False) -> None:
         self.name = name
+        self.watching = watching  # a screen that only receives (a kiosk): not a person in the call
         self.room = room
         self.pipeline = pipeline
         self.send = send

@@ -35,7 +35,7 @@ class Room:
     def __init__(self, name: str, services: Services, recordings: Path | None = None) -> None:
         self.name = name
         self.services = services
-        self.recording = RoomRecording(name, recordings, lambda: self.participants, self.broadcast, self._campaign_note)
+        self.recording = RoomRecording(name, recordings, lambda: self.people, self.broadcast, self._campaign_note)
         self.participants: dict[str, Participant] = {}
         self._ads: dict[str, AdBreak] = {}  # speaker -> the ad break playing in their tile
         self._news: dict[str, dict[str, RoomEvent]] = {}  # participant -> kind -> latest event, for newcomers
@@ -44,6 +44,11 @@ class Room:
         self._joining = asyncio.Lock()  # one join at a time: each joined event reaches each page once
         self._wired: set[tuple[str, str]] = set()  # (receiver, source) pairs whose media is set up
         self._campaign: Campaign | None = None  # the last campaign change applied here
+
+    @property
+    def people(self) -> dict[str, Participant]:
+        """The participants who take part: everyone but watchers (kiosk screens, which only receive)."""
+        return {name: p for name, p in self.participants.items() if not p.watching}
 
     def check_name(self, name: str) -> None:
         if name in self.participants:
@@ -57,13 +62,13 @@ class Room:
             if self._campaign is not None:  # a change that came while this participant's pipeline was built
                 await asyncio.to_thread(participant.pipeline.set_campaign, self._campaign)
             if welcome is not None:
-                await participant.send(
-                    {**welcome, "participants": [p for p in self.participants if p != participant.name]}
-                )
-            await asyncio.to_thread(self.services.store.log_consent, self.name, participant.name, participant.consent)
+                await participant.send({**welcome, "participants": [p for p in self.people if p != participant.name]})
             for other in list(self.participants):
                 for news in list(self._news.get(other, {}).values()):
                     await _deliver(participant, news)
+            if participant.watching:
+                return  # a screen: no one is told, nothing is logged, recording is not its to stop
+            await asyncio.to_thread(self.services.store.log_consent, self.name, participant.name, participant.consent)
             joined = room_event("joined", participant.name, consent=participant.consent)
             self._news[participant.name] = {"joined": joined}
             await self.broadcast(joined)
@@ -81,8 +86,10 @@ class Room:
         # Whoever comes up second wires the pair; the others' connects wait for their own media.
         others = [p for p in self.participants.values() if p is not newcomer and p.media_up]
         # Two pages answered before either connect ran: both connects see the pair; wire it once.
-        plan = [(newcomer, [o for o in others if self._claim(newcomer, o)])]
-        plan += [(other, [newcomer]) for other in others if self._claim(other, newcomer)]
+        # Watchers send nothing: no one receives them.
+        plan = [(newcomer, [o for o in others if not o.watching and self._claim(newcomer, o)])]
+        if not newcomer.watching:
+            plan += [(other, [newcomer]) for other in others if self._claim(other, newcomer)]
         plan = [(receiver, sources) for receiver, sources in plan if sources]
         outcomes = await asyncio.gather(
             *(receiver.receive_from(sources) for receiver, sources in plan), return_exceptions=True
@@ -124,6 +131,8 @@ class Room:
                 await asyncio.wait_for(ad_over.wait(), 2.0)
             except TimeoutError:
                 log.warning("room %s: %s's ad did not stop within 2 s", self.name, participant.name)
+        if participant.watching:
+            return
         await self.broadcast(room_event("left", participant.name))
         await self.recording.update()
 

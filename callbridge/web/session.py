@@ -5,16 +5,18 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import secrets
 from typing import Any
 
 from aiohttp import WSMsgType, web
 
 from callbridge.media.adbreak import MAX_AD_S
 from callbridge.web.participant import NegotiationError, Participant
+from callbridge.web.pipelines import new_pipeline
 from callbridge.web.room import JoinError, Room
 from callbridge.web.signalling import Answer, Consent, Join, Leave, Offer, Record, SignallingError, parse_message
 from callbridge.workers.interface import MediaPipeline
-from callbridge.workers.pipeline import ParticipantPipeline, PassthroughPipeline
+from callbridge.workers.pipeline import PassthroughPipeline
 from callbridge.workers.priority import in_normal_thread
 
 log = logging.getLogger(__name__)
@@ -58,6 +60,8 @@ class Session:
                 await self._offer(message)
             elif isinstance(message, Answer):
                 self.participant.take_answer(message.sdp)
+            elif isinstance(message, Consent | Record) and self.participant.watching:
+                raise SignallingError("a watching screen sends no face or voice to agree about")
             elif isinstance(message, Consent):
                 await self.room.set_consent(self.participant, message.consent)
             elif isinstance(message, Record):
@@ -80,27 +84,13 @@ class Session:
         except JoinError as exc:
             await self.send({"type": "error", "message": str(exc)})
             return False
-        loop = asyncio.get_running_loop()
-        holder: list[Participant] = []
-
-        def on_speech(event: Any, emitted_t: float, phrase_end_t: float | None) -> None:
-            if holder:
-                self.room.on_speech(holder[0], event, emitted_t, phrase_end_t, loop)
-
-        def on_face(quality: float | None) -> None:
-            if holder:
-                self.room.on_face(holder[0], quality, loop)
-
-        if self.passthrough:
-            pipeline: MediaPipeline = PassthroughPipeline(join.name, join.consent)
+        if join.watch:
+            name = f"watcher-{secrets.token_hex(4)}"  # never shown: no event names a watcher
+            pipeline: MediaPipeline = PassthroughPipeline(name, False)
+            participant = Participant(name, self.room.name, pipeline, self.send, watching=True)
         else:
-            services = self.room.services
-            # its speech and face threads must not inherit the media executor's lower priority
-            pipeline = await in_normal_thread(
-                ParticipantPipeline, join.name, join.consent, services, on_speech, on_face
-            )
-        participant = Participant(join.name, self.room.name, pipeline, self.send)
-        holder.append(participant)
+            pipeline, link = await new_pipeline(self.room, join.name, join.consent, self.passthrough)
+            participant = link.participant = Participant(join.name, self.room.name, pipeline, self.send)
         participant.pc.on("connectionstatechange", lambda: self._on_state(participant))
         rules = await in_normal_thread(self.room.services.store.live_rules)  # SQLite off the event loop
         welcome = {

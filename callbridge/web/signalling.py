@@ -18,6 +18,7 @@ class SignallingError(ValueError):
 class Join:
     name: str
     consent: bool
+    watch: bool = False  # a screen that only receives (the kiosk page): no name, no media of its own
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,8 @@ def parse_message(text: str | bytes) -> Message:
         raise SignallingError("message must be a JSON object")
     kind = data.get("type")
     if kind == "join":
+        if _bool(data, "watch", default=False):
+            return Join("", False, watch=True)
         return Join(parse_name(data.get("name")), _bool(data, "consent", default=False))
     if kind in ("offer", "answer"):
         sdp = data.get("sdp")

@@ -61,6 +61,7 @@ class FakeParticipant:
         self.name = name
         self.pipeline = FakePipeline(name, consent, media)
         self.media_up = connected
+        self.watching = False
         self.record_agree = False
         self.on_frame: object = None
         self.video, self.audio = Program("video"), Program("audio")

@@ -108,3 +108,10 @@ def test_record_carries_an_agreement():
     assert parse_message(msg(type="record", agree=True)) == Record(True)
     with pytest.raises(SignallingError):
         parse_message(msg(type="record", agree="yes"))
+
+
+def test_a_watching_join_needs_no_name_and_watch_must_be_a_boolean():
+    assert parse_message('{"type": "join", "watch": true}') == Join("", False, watch=True)
+    assert parse_message('{"type": "join", "name": "ana", "watch": false}') == Join("ana", False)
+    with pytest.raises(SignallingError, match="'watch' must be true or false"):
+        parse_message('{"type": "join", "name": "ana", "watch": "yes"}')
