@@ -29,6 +29,13 @@ def add_parser(sub: Any) -> None:
         action="store_true",
         help="let rooms record calls into DATA/recordings, only while everyone in the room agrees (asked in the page)",
     )
+    p.add_argument(
+        "--exhibit",
+        type=Path,
+        metavar="DIR",
+        help="play the recordings (and videos) in DIR in a loop into room 'exhibit', as participants; "
+        "visitors can join and trigger ads too, and /kiosk/exhibit shows it fullscreen",
+    )
     p.set_defaults(run=run)
 
 
@@ -53,11 +60,28 @@ def run(args: argparse.Namespace) -> int:
     except Exception as exc:
         print(f"callbridge serve: error: {args.data}: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    acts = None
+    if args.exhibit is not None:
+        from callbridge.exhibit import ExhibitError, load_playlist
+
+        try:
+            acts, notes = load_playlist(args.exhibit)
+        except ExhibitError as exc:
+            print(f"callbridge serve: error: {exc}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        for note in notes:
+            print(f"callbridge serve: note: {note}", file=sys.stderr)
     configure_ice()
     relay = Relay(services, passthrough=args.passthrough, token=token, record=args.record)
     mode = " (passthrough: no AI)" if args.passthrough else ""
     base = f"http://{args.host}:{args.port}"
     print(f"callbridge relay on {base}/room/demo{mode}", file=sys.stderr)
+    if acts:
+        minutes = sum(a.duration_s for a in acts) / 60
+        print(
+            f"exhibition: {len(acts)} recording(s), {minutes:.1f} min a loop, in {base}/room/exhibit", file=sys.stderr
+        )
+        print(f"kiosk screen on {base}/kiosk/exhibit", file=sys.stderr)
     print(f"campaign admin on {base}/admin", file=sys.stderr)
     if token.source == "new":  # shown once; afterwards it is read from the file
         print(f"admin token (shown once, kept in {args.data / FILE}): {token.value}", file=sys.stderr, flush=True)
@@ -65,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
         where = f"${ENV}" if token.source == "environment" else str(args.data / FILE)
         print(f"admin token: see {where}", file=sys.stderr, flush=True)
     try:
-        web.run_app(build_app(relay), host=args.host, port=args.port, print=None, access_log=None)
+        web.run_app(build_app(relay, acts), host=args.host, port=args.port, print=None, access_log=None)
     except OSError as exc:
         print(
             f"callbridge serve: error: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}", file=sys.stderr

@@ -171,12 +171,10 @@ class Participant:
         await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="answer"))
 
     def _on_track(self, track: MediaStreamTrack) -> None:
-        if track.kind == "audio":
-            self._pumps.append(asyncio.ensure_future(self._pump(track, self.audio, self.pipeline.feed_audio)))
-        elif track.kind == "video":
-            self._pumps.append(asyncio.ensure_future(self._pump(track, self.video, self.pipeline.feed_video)))
+        if track.kind in ("audio", "video"):
+            self._pumps.append(asyncio.ensure_future(self._pump(track)))
 
-    async def _pump(self, track: MediaStreamTrack, program: Program, feed: Callable[[Any, float], None]) -> None:
+    async def _pump(self, track: MediaStreamTrack) -> None:
         """Read what the page sends: on to the receivers, and to the pipeline."""
         while True:
             try:
@@ -184,13 +182,20 @@ class Participant:
             except MediaStreamError:
                 return
             received = time.time()  # as it leaves the jitter buffer, before any queue of ours
-            if not isinstance(frame, (av.VideoFrame, av.AudioFrame)):
-                continue  # a receiver's track yields decoded frames only; packets never reach here
-            program.live(frame)
-            try:
-                feed(frame, received)
-            except Exception:
-                log.exception("%s: the pipeline refused a %s frame", self.name, track.kind)
-            tap = self.on_frame
-            if tap is not None:
-                tap(frame, received)
+            if isinstance(frame, (av.VideoFrame, av.AudioFrame)):  # decoded frames only; packets never reach here
+                self.forward(frame, received)
+
+    def forward(self, frame: av.AudioFrame | av.VideoFrame, received: float) -> None:
+        """One frame this participant sent: on to the receivers, the pipeline and the recorder (event loop)."""
+        is_audio = isinstance(frame, av.AudioFrame)
+        (self.audio if is_audio else self.video).live(frame)
+        try:
+            if isinstance(frame, av.AudioFrame):
+                self.pipeline.feed_audio(frame, received)
+            else:
+                self.pipeline.feed_video(frame, received)
+        except Exception:
+            log.exception("%s: the pipeline refused a%s frame", self.name, "n audio" if is_audio else " video")
+        tap = self.on_frame
+        if tap is not None:
+            tap(frame, received)

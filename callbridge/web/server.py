@@ -9,6 +9,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from callbridge.exhibit import Act, Exhibition
 from callbridge.media.adapt import aiortc_audio_level, aiortc_vp8_bitrate
 from callbridge.provenance import ExhibitAuthority
 from callbridge.web import admin_api, template_upload
@@ -21,12 +22,19 @@ STATIC = Path(__file__).parent / "static"
 ROOM_NAME = re.compile(r"^[a-z0-9-]{1,40}$")
 
 
-def build_app(relay: Relay) -> web.Application:
+EXHIBITION = web.AppKey("exhibition", Exhibition)
+
+
+def build_app(relay: Relay, exhibit: list[Act] | None = None) -> web.Application:
+    """The relay's application; with `exhibit`, those acts play in a loop into room `exhibit`."""
     app = web.Application(middlewares=[admin_api.json_errors])
     app[RELAY] = relay
+    if exhibit:
+        app[EXHIBITION] = Exhibition(relay, exhibit)
     app.router.add_get("/", index)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/room/{room}", room_page)
+    app.router.add_get("/kiosk/{room}", room_page)  # the same page, as a watching screen (room.js)
     app.router.add_get("/ws/{room}", websocket)
     app.router.add_get("/admin", admin_page)
     app.router.add_get("/provenance/root.pem", provenance_root)
@@ -45,11 +53,15 @@ async def _start_loading(app: web.Application) -> None:
     aiortc_vp8_bitrate.install()  # aiortc otherwise restarts the video encoder at every wobble of the estimate
     app[RELAY].loading = asyncio.ensure_future(app[RELAY].load())
     app[RELAY].start_campaign_watch()
+    if EXHIBITION in app:
+        app[EXHIBITION].start()
 
 
 async def _hang_up(app: web.Application) -> None:
     relay = app[RELAY]
     relay.stop_campaign_watch()
+    if EXHIBITION in app:
+        await app[EXHIBITION].stop()
     for room in list(relay.rooms.values()):
         for participant in list(room.participants.values()):
             await room.leave(participant)

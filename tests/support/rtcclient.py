@@ -100,14 +100,19 @@ class RoomClient:
         self._welcome = asyncio.Event()
         self.arrived = asyncio.Event()
 
-    async def join(self) -> None:
+    async def join(self, watch: bool = False) -> None:
+        """Join as a participant, or (`watch`) as a screen that only receives, as the kiosk page does."""
         self._session = aiohttp.ClientSession()
         self._ws = await self._session.ws_connect(self.url)
         self._reader = asyncio.ensure_future(self._read())
-        await self.send({"type": "join", "name": self.name, "consent": self.consent})
+        join = (
+            {"type": "join", "watch": True} if watch else {"type": "join", "name": self.name, "consent": self.consent}
+        )
+        await self.send(join)
         await asyncio.wait_for(self._welcome.wait(), 30)
-        self._pc.addTransceiver(self.audio, direction="sendonly")
-        self._pc.addTransceiver(self.video, direction="sendonly")
+        direction = "recvonly" if watch else "sendonly"
+        self._pc.addTransceiver("audio" if watch else self.audio, direction=direction)
+        self._pc.addTransceiver("video" if watch else self.video, direction=direction)
         await self._pc.setLocalDescription(await self._pc.createOffer())
         await self.send({"type": "offer", "sdp": self._pc.localDescription.sdp})
 
