@@ -12,6 +12,8 @@ window.callbridge = { events: [] };
   const CAPTION_STALE_MS = 9000;       // dim captions after a silence
   const TRIGGER_FLASH_MS = 2600;
   const AD_FAILSAFE_SLACK_MS = 5000;   // restore live video this long after an ad's longest length, even if ad-end is lost
+  const KIOSK_RETRY_MS = [1000, 2000, 5000, 10000];  // a kiosk rejoins after a drop, backing off to 10 s
+  const KIOSK_STALL_MS = 5000;         // media "disconnected" this long: rejoin rather than wait for "failed"
   let maxAdMs = 20000;                 // the server's longest ad; "welcome" carries the real value
 
   const $ = (id) => document.getElementById(id);
@@ -26,6 +28,10 @@ window.callbridge = { events: [] };
   };
 
   const room = roomFromPath();
+  // /kiosk/ROOM: a gallery screen. It joins by itself as a watcher (no camera, no microphone,
+  // no controls, no cursor), shows everyone fullscreen and rejoins by itself after any drop.
+  const kiosk = location.pathname.startsWith('/kiosk/');
+  let kioskTries = 0;
   const rawAudio = new URLSearchParams(location.search).get('raw') === '1';
 
   let session = null;           // the current join; null when not in a call
@@ -43,7 +49,7 @@ window.callbridge = { events: [] };
   }
 
   function roomFromPath() {
-    const m = location.pathname.match(/^\/room\/([^/]+)\/?$/);
+    const m = location.pathname.match(/^\/(?:room|kiosk)\/([^/]+)\/?$/);
     return m ? decodeURIComponent(m[1]) : 'demo';
   }
 
@@ -81,12 +87,22 @@ window.callbridge = { events: [] };
   // Autoplay can be refused (no user gesture, tab in background); the call still works, so ignore.
   function playQuietly(video) {
     const p = video.play();
-    if (p && p.catch) p.catch(() => {});
+    if (p && p.catch) p.catch(() => { if (kiosk) playMuted(video); });
+  }
+
+  // A kiosk has no one to click "allow sound": show the pictures muted rather than nothing,
+  // and bring the sound back at the first touch (or launch Chromium with
+  // --autoplay-policy=no-user-gesture-required).
+  function playMuted(video) {
+    video.muted = true;
+    video.play().catch(() => {});
+    document.addEventListener('pointerdown', () => { video.muted = false; }, { once: true });
   }
 
   // ---------------------------------------------------------------- start-up
 
   function init() {
+    if (kiosk) { startKiosk(); return; }
     ui.roomName.textContent = room;
     document.title = 'callbridge · ' + room;
     ui.join.addEventListener('click', onJoinClick);
@@ -138,6 +154,24 @@ window.callbridge = { events: [] };
     openSocket(s);
   }
 
+  function startKiosk() {
+    document.body.classList.add('kiosk');
+    document.title = 'callbridge · ' + room;
+    ui.joinPanel.hidden = true;
+    const s = newSession('', false);
+    s.watch = true;
+    session = s;
+    enterCallUi(s);
+    openSocket(s);
+  }
+
+  // After a drop: rejoin, sooner at first, then every 10 s for as long as it takes.
+  function retryKiosk() {
+    const wait = KIOSK_RETRY_MS[Math.min(kioskTries, KIOSK_RETRY_MS.length - 1)];
+    kioskTries += 1;
+    setTimeout(() => { if (!session) startKiosk(); }, wait);
+  }
+
   function newSession(name, consent) {
     return {
       name,                      // replaced by the server's "welcome".participant
@@ -173,9 +207,11 @@ window.callbridge = { events: [] };
     ui.call.hidden = false;
     ui.consentLive.checked = s.consent;
     ui.phrases.textContent = '';
-    localTile = createTile(s.name, { local: true });
-    attachLocalVideo(localTile, s.localStream);
-    ui.tiles.prepend(localTile.root);
+    if (s.localStream) {
+      localTile = createTile(s.name, { local: true });
+      attachLocalVideo(localTile, s.localStream);
+      ui.tiles.prepend(localTile.root);
+    }
     updateLayout();
   }
 
@@ -187,7 +223,7 @@ window.callbridge = { events: [] };
     s.ws = ws;
     setConn('busy', 'Connecting…');
     ws.addEventListener('open', () => {
-      send(s, { type: 'join', name: s.name, consent: s.consent });
+      send(s, s.watch ? { type: 'join', watch: true } : { type: 'join', name: s.name, consent: s.consent });
     });
     ws.addEventListener('message', (ev) => onSocketMessage(s, ev));
     ws.addEventListener('error', () => {
@@ -246,24 +282,25 @@ window.callbridge = { events: [] };
     s.welcomed = true;
     if (msg.participant) s.name = msg.participant;
     if (msg.max_ad_s > 0) maxAdMs = msg.max_ad_s * 1000;
-    localTile.setName(s.name);
+    if (localTile) localTile.setName(s.name);
     if (!s.errorShown) clearStatus();
     setConn('busy', 'Joined · connecting media…');
     showPhrases((msg.phrases || []).map((p) => p.phrase));
     // Recording is asked apart from face consent, and only where the server records at all.
     const recording = msg.recording || {};
-    ui.recordSwitch.hidden = !recording.available;
+    ui.recordSwitch.hidden = !recording.available || s.watch;
     ui.recordLive.checked = false;
     showRecording(!!recording.on);
     for (const other of msg.participants || []) {
       if (other !== s.name) ensureRemoteTile(other);
     }
     createPeer(s);
-    const [audio] = s.localStream.getAudioTracks();
-    const [video] = s.localStream.getVideoTracks();
-    // Audio first, then video: the server relies on this m-line order.
-    if (audio) s.pc.addTransceiver(audio, { direction: 'sendonly' });
-    if (video) s.pc.addTransceiver(video, { direction: 'sendonly' });
+    // Audio first, then video: the server relies on this m-line order. A watcher sends nothing.
+    const [audio] = s.watch ? ['audio'] : s.localStream.getAudioTracks();
+    const [video] = s.watch ? ['video'] : s.localStream.getVideoTracks();
+    const direction = s.watch ? 'recvonly' : 'sendonly';
+    if (audio) s.pc.addTransceiver(audio, { direction });
+    if (video) s.pc.addTransceiver(video, { direction });
     await s.pc.setLocalDescription(await s.pc.createOffer());
     await iceGatheringComplete(s.pc);
     if (session !== s) return;
@@ -278,6 +315,7 @@ window.callbridge = { events: [] };
     pc.addEventListener('connectionstatechange', () => {
       if (session !== s) return;
       const state = pc.connectionState;
+      if (kiosk) watchKioskMedia(s, state);
       if (state === 'connected') setConn('live', 'Live');
       else if (state === 'connecting' || state === 'new') setConn('busy', 'Joined · connecting media…');
       else if (state === 'disconnected') setConn('warn', 'Media interrupted…');
@@ -286,6 +324,13 @@ window.callbridge = { events: [] };
         showStatus('The audio/video connection to the server failed. Leave and join again.');
       }
     });
+  }
+
+  function watchKioskMedia(s, state) {
+    clearTimeout(s.stallTimer);
+    if (state === 'connected') kioskTries = 0;
+    else if (state === 'failed') endSession(s, 'media failed');
+    else if (state === 'disconnected') s.stallTimer = setTimeout(() => endSession(s, 'media stalled'), KIOSK_STALL_MS);
   }
 
   async function handleServerOffer(s, msg) {
@@ -462,10 +507,15 @@ window.callbridge = { events: [] };
   // While alone, show how to invite people instead of an empty grid.
   function ensureWaitingCard() {
     let card = ui.tiles.querySelector('.waiting');
-    const want = Boolean(localTile) && tiles.size === 0;
+    const want = (Boolean(localTile) || kiosk) && tiles.size === 0;
     if (!want) { if (card) card.remove(); return; }
     if (card) return;
     card = el('div', 'waiting');
+    if (kiosk) {
+      card.append(el('p', 'waiting-title', 'The next call starts in a moment'));
+      ui.tiles.append(card);
+      return;
+    }
     card.append(
       el('p', 'waiting-title', 'Waiting for others to join'),
       el('p', 'waiting-text', 'Share this address:'),
@@ -713,6 +763,11 @@ window.callbridge = { events: [] };
     ui.joinPanel.hidden = false;
     ui.join.disabled = false;
     setConn(message ? 'error' : 'idle', message ? 'Disconnected' : 'Not joined');
+    if (kiosk) {
+      clearTimeout(s.stallTimer);
+      retryKiosk();
+      return;
+    }
     // Keep a server error (e.g. a refused name) visible rather than a generic message.
     if (message && !s.errorShown) showStatus(message);
   }
