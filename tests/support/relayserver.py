@@ -34,9 +34,11 @@ def start_relay(
     log_path: Path | None = None,
     timeout_s: float = 90.0,
     preexec_fn: Callable[[], None] | None = None,
+    port: int | None = None,
 ) -> tuple[subprocess.Popen, str]:
-    """`callbridge serve --data DATA EXTRA...` with ICE on loopback; (process, base URL) once healthy."""
-    port = free_port()
+    """`callbridge serve --data DATA EXTRA...` with ICE on loopback, on `port` or a free one;
+    (process, base URL) once healthy."""
+    port = port or free_port()
     argv = [sys.executable, "-m", "callbridge", "serve", "--port", str(port), "--data", str(data), *extra]
     env = {**os.environ, "CALLBRIDGE_ICE_LOOPBACK": "1"}
     proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=env, preexec_fn=preexec_fn)
@@ -55,13 +57,13 @@ def start_relay(
 
 
 @contextmanager
-def serving(data: Path, *extra: str, env: dict[str, str] | None = None) -> Iterator[str]:
+def serving(data: Path, *extra: str, env: dict[str, str] | None = None, port: int | None = None) -> Iterator[str]:
     """`callbridge serve` for a test module: its URL; on exit it is stopped and its log must hold no traceback."""
     log_path = data / "serve.log"
     saved = {key: os.environ.get(key) for key in env or {}}
     os.environ.update(env or {})
     try:
-        proc, url = start_relay(data, *extra, log=log_path.open("w"), log_path=log_path)
+        proc, url = start_relay(data, *extra, log=log_path.open("w"), log_path=log_path, port=port)
     finally:
         for key, value in saved.items():
             if value is None:
