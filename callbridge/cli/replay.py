@@ -1,4 +1,4 @@
-"""`callbridge replay`: a call (today: a video file) replayed offline, with the ads the audience saw."""
+"""`callbridge replay`: a recorded call (or a video file) replayed offline, with the ads the audience saw."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ from typing import Any
 from callbridge.cli.exits import EXIT_BAD_INPUT
 from callbridge.cli.progress import stage_bars
 
-HELP = """Replays a video with a face and speech (a monologue counts as a one-person call)
-through the trigger and ad engines, offline and not paced to real time, and writes what
+HELP = """Replays a recording folder (from `serve --record`: everyone's tiles in a grid, or the
+talker large with --layout speaker), or a video with a face and speech (a monologue counts
+as a one-person call), through the trigger and ad engines, offline and not paced to real time, and writes what
 the audience would have seen as an H.264/AAC MP4: after each trigger phrase the speaker's
 video becomes the ad, made with the face the relay would have held by then, with the
 "sponsored · AI-generated" banner and the in-frame label, and the ad's soundtrack in
@@ -23,8 +24,8 @@ campaign's phrases (in --data) are used; --template forces one template for ever
 
 
 def add_parser(sub: Any) -> None:
-    p = sub.add_parser("replay", help="replay a video offline with its ads, as the audience saw them", description=HELP)
-    p.add_argument("input", type=Path, metavar="INPUT", help="a video file with a face and speech")
+    p = sub.add_parser("replay", help="replay a recorded call or a video offline, with its ads", description=HELP)
+    p.add_argument("input", type=Path, metavar="INPUT", help="a recording folder, or a video with a face and speech")
     p.add_argument("--out", type=Path, required=True, metavar="OUT.mp4")
     p.add_argument("--phrase", action="append", default=[], metavar="TEXT", help="a trigger phrase (repeatable)")
     p.add_argument("--template", metavar="NAME", help="play this template for every phrase")

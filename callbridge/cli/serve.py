@@ -12,8 +12,11 @@ from callbridge.cli.exits import EXIT_BAD_INPUT
 
 HELP = """Runs the WebRTC relay and its pages. Open http://HOST:PORT/room/NAME in two
 browsers, tick the consent box, join, and say a trigger phrase ("dinner tonight"):
-the others see your tile turn into a labelled, personalised ad. Set
-CALLBRIDGE_ICE_LOOPBACK=1 to offer 127.0.0.1 candidates (loopback-only hosts)."""
+the others see your tile turn into a labelled, personalised ad. With --record,
+rooms record while everyone in them agrees; with --exhibit DIR, recorded calls
+play in a loop into room 'exhibit' beside its visitors, and /kiosk/exhibit shows
+it fullscreen for a gallery screen. Set CALLBRIDGE_ICE_LOOPBACK=1 to offer
+127.0.0.1 candidates (loopback-only hosts)."""
 
 
 def add_parser(sub: Any) -> None:
