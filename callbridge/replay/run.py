@@ -23,7 +23,7 @@ from callbridge.provenance import ExhibitAuthority, sign_video
 from callbridge.replay.analysis import Faces, Speech, harvest, hear
 from callbridge.replay.captions import Caption, captions_from, write_srt
 from callbridge.replay.compose import AdFootage, PendingAd, pictures, soundtrack
-from callbridge.replay.plan import AdSegment, plan_ads
+from callbridge.replay.plan import AdSegment, on_live_times, plan_ads
 from callbridge.replay.prefetch import prefetched
 from callbridge.replay.source import Person, Source, SourceError, open_source, timed_audio, timed_frames
 from callbridge.workers.pipeline import engine_phrases
@@ -104,6 +104,8 @@ def replay(source: Path, options: ReplayOptions, stage: Stage | None = None) -> 
                 segments = plan_ads(
                     speech.triggers, template_for, partial(_length_s, services, templates), call.duration_s
                 )
+                if call.live_ads is not None:  # a recording: each ad where its audience saw it
+                    segments = on_live_times(segments, call.live_ads, call.duration_s)
                 ads = [
                     PendingAd(s, making.submit(_footage, s, services, templates, faces[s.participant], notes))
                     for s in segments

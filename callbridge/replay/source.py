@@ -16,6 +16,7 @@ import numpy as np
 
 from adengine import ClipError, probe
 from callbridge.recording.recorder import MANIFEST_VERSION
+from callbridge.replay.livelog import LiveAd, read_live_ads
 
 DEFAULT_FPS = 15.0  # a call's rate, when a recording's files do not say
 
@@ -38,6 +39,7 @@ class Source:
     duration_s: float
     title: str
     notes: list[str] = field(default_factory=list)
+    live_ads: list[LiveAd] | None = None  # a recording's ads as the audience saw them; None for a video file
 
 
 def open_source(path: Path) -> Source:
@@ -78,7 +80,14 @@ def _recording(folder: Path) -> Source:
         rate, length = _timing(person.path)
         duration = max(duration, length)
         fps = rate if person is people[0] and rate else fps
-    return Source(people, fps, duration, folder.name, notes)
+    started = manifest.get("started_t")
+    live_ads: list[LiveAd] | None = None
+    if isinstance(started, int | float):
+        live_ads, log_notes = read_live_ads(folder / "events.jsonl", float(started))
+        notes += log_notes
+    else:
+        notes.append("the manifest has no started_t: the ads go where replay hears the phrases")
+    return Source(people, fps, duration, folder.name, notes, live_ads)
 
 
 def _timing(path: Path) -> tuple[float, float]:

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import subprocess
-import sys
 import wave
 from pathlib import Path
 
@@ -15,8 +13,8 @@ import av
 import numpy as np
 import pytest
 
-from callbridge.replay.compose import BANNER
 from tests.support.relayserver import serving
+from tests.support.replaycheck import replay_matches_the_live_call
 from tests.support.rtcclient import in_call, talker_and_listener
 from tests.support.speech import say
 
@@ -68,24 +66,3 @@ def test_a_call_is_recorded_while_both_agree(tmp_path):
             assert container.duration / 1e6 > 8.0 and frames > 60, (name, container.duration, frames)
 
     replay_matches_the_live_call(folder, data, tmp_path / "replay.mp4")
-
-
-def replay_matches_the_live_call(folder: Path, data: Path, out: Path) -> None:
-    """The recording replayed: the same triggers as the live call (phrase ends within 0.5 s), the ad in alice's tile."""
-    argv = [sys.executable, "-m", "callbridge", "replay", str(folder), "--out", str(out), "--data", str(data), "--json"]
-    done = subprocess.run(argv, capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr[-3000:]
-    records = [json.loads(line) for line in done.stdout.splitlines()]
-    started = json.loads((folder / "manifest.json").read_text())["started_t"]
-    events = [json.loads(line) for line in (folder / "events.jsonl").read_text().splitlines()]
-    live = [e["phrase_end_t"] - started for e in events if e["type"] == "trigger" and e["participant"] == "alice"]
-    replayed = [r["phrase_end_s"] for r in records if r["event"] == "trigger" and r["participant"] == "alice"]
-    assert live and all(min(abs(t - r) for r in replayed) < 0.5 for t in live), (live, replayed)
-    ads = [r for r in records if r["event"] == "ad" and r["participant"] == "alice"]
-    assert ads and records[-1]["signed"] is True
-    with av.open(str(out)) as container:
-        frames = [(float(f.time), f.to_ndarray(format="rgb24")) for f in container.decode(video=0)]
-    assert frames[0][1].shape == (720, 1280, 3)
-    ad = ads[0]
-    during = [f[:, :640] for t, f in frames if ad["start_s"] + 0.2 < t < ad["end_s"] - 0.2]  # alice: the left tile
-    assert during and all(BANNER.is_on(np.ascontiguousarray(tile)) for tile in during[::5])

@@ -166,3 +166,21 @@ def test_a_recorded_person_who_did_not_agree_to_face_use_gets_only_plain_ads(tmp
     ads = [json.loads(line) for line in done.stdout.splitlines() if '"event": "ad"' in line]
     assert ads and not any(a["personalised"] for a in ads)
     assert "ann did not agree to their face being used" in done.stderr
+
+
+def test_a_recordings_ads_go_where_its_log_says_they_played_and_bad_log_lines_are_named(tmp_path):
+    from tests.support.clips import recording
+
+    source = monologue(tmp_path / "hopper.mp4", SENTENCE, lead_s=2.0, tail_s=8.0)
+    folder = recording(tmp_path / "rec", "r", [("ann", source)])
+    started = json.loads((folder / "manifest.json").read_text())["started_t"]
+    live = [
+        {"type": "ad-start", "participant": "ann", "t": started + 4.6},  # the relay was slow: 0.6-1 s after
+        {"type": "ad-end", "participant": "ann", "t": started + 11.1},
+    ]
+    (folder / "events.jsonl").write_text("\n".join([json.dumps(live[0]), "garbage", json.dumps(live[1])]) + "\n")
+    done = replay(folder, "--out", tmp_path / "out.mp4", "--data", tmp_path / "data", "--json", "--captions", "none")
+    assert done.returncode == 0, done.stderr[-3000:]
+    (ad,) = [json.loads(line) for line in done.stdout.splitlines() if '"event": "ad"' in line]
+    assert (ad["start_s"], ad["end_s"]) == (4.6, 11.1)
+    assert "events.jsonl line 2 is not a room event: skipped" in done.stderr
