@@ -51,6 +51,9 @@ def run(args: argparse.Namespace) -> int:
         model=args.model,
         device=args.device,
     )
+    # The encoder's thread gives up the GIL around every x264 call and waits for it back while the
+    # compositor's thread holds it: a shorter switch interval cuts that wait (docs/experiments.md).
+    sys.setswitchinterval(0.001)
     try:
         with stage_bars(enabled=sys.stderr.isatty()) as progress:
             result = replay(args.input, options, progress)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
@@ -32,16 +32,20 @@ Box = tuple[int, int, int, int]  # x, y, width, height
 
 @dataclass
 class AdFootage:
-    """One segment's pictures (RGB, each already carrying the in-frame label) and soundtrack."""
+    """One segment's pictures (RGB, each already carrying the in-frame label), as they are made, and soundtrack."""
 
     segment: AdSegment
-    frames: list[np.ndarray]
+    frames: Iterator[np.ndarray]  # in order; a render streams them while it runs
     fps: float
     audio: np.ndarray | None  # float32 (2, samples) at the output rate
+    _made: list[np.ndarray] = field(default_factory=list)
 
-    def frame_at(self, t: float) -> np.ndarray:
-        k = int((t - self.segment.start_s) * self.fps)
-        return self.frames[max(0, min(len(self.frames) - 1, k))]
+    def frame_at(self, t: float) -> np.ndarray | None:
+        """The picture at `t` (waiting for it to be made); one consumer, in time order."""
+        k = max(0, int((t - self.segment.start_s) * self.fps))
+        while len(self._made) <= k and (made := next(self.frames, None)) is not None:
+            self._made.append(made)
+        return self._made[min(k, len(self._made) - 1)] if self._made else None
 
 
 @dataclass

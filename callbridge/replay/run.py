@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import threading
 import time
@@ -16,10 +15,11 @@ import av
 import c2pa
 import numpy as np
 
-from adengine import AdRenderer, AdTemplate, ClipError, TemplateError, write_mp4
+from adengine import AdTemplate, ClipError, TemplateError, write_mp4
 from adengine.encode import mux_audio, resample_audio
-from callbridge.config.services import PLAIN_LABEL, Services
+from callbridge.config.services import Services
 from callbridge.provenance import ExhibitAuthority, sign_video
+from callbridge.replay.admaker import AdMaker
 from callbridge.replay.analysis import Faces, Speech, harvest, hear
 from callbridge.replay.captions import Caption, captions_from, write_srt
 from callbridge.replay.compose import AdFootage, PendingAd, pictures, soundtrack
@@ -83,45 +83,32 @@ def replay(source: Path, options: ReplayOptions, stage: Stage | None = None) -> 
     voices = {p.name: v for p in call.people if (v := _voice(p, notes)) is not None}
     recognizer = WhisperRecognizer(options.model, options.device) if voices else None
     faces = {p.name: Faces() for p in call.people}
+    templates: dict[str, AdTemplate] = {}
+    maker = AdMaker(partial(_template, services, templates), faces, notes)
     try:
-        with (
-            ThreadPoolExecutor(len(call.people), thread_name_prefix="replay-faces") as looking,
-            ThreadPoolExecutor(1, thread_name_prefix="replay-ads") as making,
-        ):
+        with ThreadPoolExecutor(len(call.people), thread_name_prefix="replay-faces") as looking:
             try:
                 harvests = [looking.submit(_faces, p, faces[p.name], call.duration_s, report) for p in call.people]
-                notes += [
-                    f"{p.name} did not agree to their face being used: no personalised ads of them"
-                    for p in call.people
-                    if not p.face_consent
-                ]
-                speech = Speech()
-                for person in call.people:
-                    heard = _hear(person, voices.get(person.name), phrases, recognizer, notes)
-                    speech.triggers += heard.triggers
-                    speech.transcripts += heard.transcripts
-                templates: dict[str, AdTemplate] = {}
+                speech = _hear_all(call, voices, phrases, recognizer, notes)
                 segments = plan_ads(
                     speech.triggers, template_for, partial(_length_s, services, templates), call.duration_s
                 )
                 if call.live_ads is not None:  # a recording: each ad where its audience saw it
                     segments = on_live_times(segments, call.live_ads, call.duration_s)
-                ads = [
-                    PendingAd(s, making.submit(_footage, s, services, templates, faces[s.participant], notes))
-                    for s in segments
-                ]
+                ads = maker.start(segments)
                 captions = captions_from(speech.transcripts)
                 srt = _srt(captions, options, named=len(call.people) > 1)
                 count = int(call.duration_s * call.fps)
                 streams = {p.name: _counted(timed_frames(p.path), call.duration_s, report) for p in call.people}
                 burned = captions if options.captions == "burn" else []
                 frames = prefetched(pictures(streams, call.fps, count, options.size, ads, burned, options.layout))
-                footage, signed = _write(frames, call, voices, ads, options, notes)
+                footage, signed = _write(frames, call, voices, ads, maker, options, notes)
                 for harvested in harvests:
                     harvested.result()  # a failure with no ad waiting on it is still a failure
             finally:
                 for held in faces.values():
                     held.stop()
+                maker.close()  # zeroes the renders
     finally:
         for held in faces.values():
             held.wipe()
@@ -135,6 +122,7 @@ def _write(
     call: Source,
     voices: dict[str, tuple[np.ndarray, float]],
     ads: list[PendingAd],
+    maker: AdMaker,
     options: ReplayOptions,
     notes: list[str],
 ) -> tuple[list[AdFootage], bool]:
@@ -145,6 +133,8 @@ def _write(
     try:
         write_mp4(pictures_only, frames, call.fps)
         footage = [made for ad in ads if (made := ad.footage.result()) is not None]
+        if maker.error is not None:
+            raise ReplayError(f"an ad could not be rendered: {maker.error}")
         mux_audio(pictures_only, soundtrack(voices, footage, RATE, call.duration_s), RATE, unsigned)
         templates = [f.segment.template for f in footage]
         return footage, _signed(unsigned, options, templates, call.title, notes)
@@ -168,6 +158,27 @@ def _serialised(stage: Stage | None) -> Stage:
             stage(name, done, total)
 
     return report
+
+
+def _hear_all(
+    call: Source,
+    voices: dict[str, tuple[np.ndarray, float]],
+    phrases: list[Phrase],
+    recognizer: WhisperRecognizer | None,
+    notes: list[str],
+) -> Speech:
+    """Everyone's speech, one after another (the faces are being looked for meanwhile)."""
+    notes += [
+        f"{p.name} did not agree to their face being used: no personalised ads of them"
+        for p in call.people
+        if not p.face_consent
+    ]
+    speech = Speech()
+    for person in call.people:
+        heard = _hear(person, voices.get(person.name), phrases, recognizer, notes)
+        speech.triggers += heard.triggers
+        speech.transcripts += heard.transcripts
+    return speech
 
 
 def _voice(person: Person, notes: list[str]) -> tuple[np.ndarray, float] | None:
@@ -243,40 +254,16 @@ def _campaign(services: Services, options: ReplayOptions) -> tuple[list[Phrase],
 
 def _length_s(services: Services, templates: dict[str, AdTemplate], name: str) -> float:
     template = _template(services, templates, name)
-    return 0.0 if template is None else len(template.frames) / template.fps
+    return len(template.frames) / template.fps
 
 
-def _template(services: Services, templates: dict[str, AdTemplate], name: str) -> AdTemplate | None:
+def _template(services: Services, templates: dict[str, AdTemplate], name: str) -> AdTemplate:
     if name not in templates:
         try:
             templates[name] = services.template(name)
         except (TemplateError, ClipError) as exc:
             raise ReplayError(f"template {name!r}: {exc}") from None
     return templates[name]
-
-
-def _footage(
-    segment: AdSegment, services: Services, templates: dict[str, AdTemplate], faces: Faces, notes: list[str]
-) -> AdFootage | None:
-    """The segment's ad: rendered with the face held at its start, else the template's fallback."""
-    template = _template(services, templates, segment.template)
-    assert template is not None
-    face = faces.at(segment.start_s)
-    audio = (
-        None
-        if template.clip.audio is None
-        else resample_audio(template.clip.audio, template.clip.sample_rate or RATE, RATE)
-    )
-    if face is not None:
-        frames = AdRenderer(template).render(face).frames
-        segment = dataclasses.replace(segment, personalised=True)
-    elif template.meta.fallback == "plain":
-        notes.append(f"no usable face before {segment.start_s:.1f} s: the plain {segment.template!r} ad plays")
-        frames = [PLAIN_LABEL.apply(f) for f in template.frames]
-    else:
-        notes.append(f"no usable face before {segment.start_s:.1f} s and {segment.template!r} has no plain fallback")
-        return None
-    return AdFootage(segment, frames, template.fps, audio)
 
 
 def _srt(captions: list[Caption], options: ReplayOptions, named: bool) -> Path | None:
