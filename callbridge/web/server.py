@@ -34,7 +34,7 @@ def build_app(relay: Relay, exhibit: list[Act] | None = None) -> web.Application
     app.router.add_get("/", index)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/room/{room}", room_page)
-    app.router.add_get("/kiosk/{room}", room_page)  # the same page, as a watching screen (room.js)
+    app.router.add_get("/kiosk/{room}", room_page)  # the same page, as a watching screen (room/session.js)
     app.router.add_get("/ws/{room}", websocket)
     app.router.add_get("/admin", admin_page)
     app.router.add_get("/provenance/root.pem", provenance_root)
