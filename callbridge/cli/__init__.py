@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
-from callbridge.cli import campaign, listen, render, replay, serve, template, verify
+from callbridge.cli import campaign, listen, render, replay, serve, template, train, verify
 from callbridge.cli.exits import EXIT_BAD_INPUT
 
 
@@ -32,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     template.add_parser(sub)
     serve.add_parser(sub)
     campaign.add_parser(sub)
+    train.add_parser(sub)
     return parser
 
 

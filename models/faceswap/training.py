@@ -6,6 +6,7 @@ Checkpoints hold the weights, the optimiser and the step, so a run resumes where
 
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
 
 import torch
@@ -77,6 +78,7 @@ class Trainer:
             trainer.steps = int(state["steps"])
         except FileNotFoundError:
             raise CheckpointError(f"{path}: no such checkpoint") from None
-        except (RuntimeError, KeyError, TypeError, ValueError, EOFError) as exc:
-            raise CheckpointError(f"{path} is not a usable checkpoint: {str(exc).splitlines()[0]}") from None
+        except (RuntimeError, KeyError, TypeError, ValueError, EOFError, pickle.UnpicklingError) as exc:
+            reason = (str(exc).splitlines() or [type(exc).__name__])[0][:160]
+            raise CheckpointError(f"{path} is not a usable checkpoint: {reason}") from None
         return trainer

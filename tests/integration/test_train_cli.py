@@ -1,0 +1,68 @@
+"""`callbridge train` for real, tiny: Hopper's webcam against the default template's actor. It reports
+progress, checkpoints, exports an ONNX swap that runs, goes on from its checkpoint, and refuses what
+it cannot use with one line and exit 2."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from adengine import write_mp4
+from tests.support import faces
+from tests.support.clips import faceless_clip
+
+pytestmark = pytest.mark.integration
+
+
+def train(*args: str | Path) -> subprocess.CompletedProcess:
+    argv = [sys.executable, "-m", "callbridge", "train", *map(str, args)]
+    return subprocess.run(argv, capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def webcam(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("train") / "hopper.mp4"
+    write_mp4(path, faces.animate(faces.hopper(), 45, spot=faces.HOPPER_FACE, face_width=170), 15.0)
+    return path
+
+
+def test_it_trains_exports_and_goes_on_from_its_checkpoint(webcam, tmp_path):
+    from models.faceswap import onnx_swap
+
+    common = ("--faces", webcam, "--template", "default", "--out", tmp_path / "m", "--tiny", "--json")
+    done = train(*common, "--steps", "60", "--data", tmp_path / "data")
+    assert done.returncode == 0, done.stderr[-2000:]
+    events = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [e["step"] for e in events if e["event"] == "progress"] == [50, 60]
+    trained = events[-1]
+    assert trained["event"] == "trained" and trained["steps"] == 60 and trained["device"] == "cpu"
+    assert sorted(p.name for p in (tmp_path / "m").iterdir()) == ["checkpoint.pt", "model.json", "swap.onnx"]
+    colour, mask = onnx_swap(Path(trained["onnx"]), device="cpu")(np.zeros((2, 3, 32, 32), np.float32))
+    assert colour.shape == (2, 3, 32, 32) and mask.shape == (2, 1, 32, 32)
+    again = train(*common, "--steps", "70", "--data", tmp_path / "data")
+    assert again.returncode == 0, again.stderr[-2000:]
+    steps = [json.loads(line)["step"] for line in again.stdout.splitlines() if '"progress"' in line]
+    assert steps == [70]  # on from 60, not from 0
+
+
+def test_what_it_cannot_use_gets_one_line_and_exit_2(webcam, tmp_path):
+    data = ("--data", tmp_path / "data", "--tiny", "--steps", "5")
+    faceless = faceless_clip(tmp_path / "nobody.mp4", seconds=2.0)
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "checkpoint.pt").write_bytes(b"not a checkpoint")
+    cases = {
+        "too few faces": ("--faces", faceless, "--template", "default", "--out", tmp_path / "a"),
+        "no such file": ("--faces", tmp_path / "missing.mp4", "--template", "default", "--out", tmp_path / "b"),
+        "not a usable checkpoint": ("--faces", webcam, "--template", "default", "--out", broken),
+        "template 'nope'": ("--faces", webcam, "--template", "nope", "--out", tmp_path / "c"),
+    }
+    for expected, args in cases.items():
+        done = train(*args, *data)
+        lines = [line for line in done.stderr.splitlines() if "error" in line]
+        assert done.returncode == 2 and len(lines) == 1 and expected in lines[0], (expected, done.stderr[-1500:])
