@@ -7,7 +7,9 @@ Distances below 0.6 read as the same person; the lower, the surer. Weights come 
 
 from __future__ import annotations
 
+import importlib.util
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -22,12 +24,17 @@ class NoFace(ValueError):
 @lru_cache(maxsize=1)
 def _models() -> tuple[Any, Any, Any]:
     import dlib
-    import face_recognition_models as weights
 
+    # The package's own __init__ needs pkg_resources (setuptools), which a fresh venv lacks:
+    # find its folder without running it.
+    spec = importlib.util.find_spec("face_recognition_models")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError("face_recognition_models is not installed (make install-test)")
+    weights = Path(next(iter(spec.submodule_search_locations))) / "models"
     return (
         dlib.get_frontal_face_detector(),
-        dlib.shape_predictor(weights.pose_predictor_five_point_model_location()),
-        dlib.face_recognition_model_v1(weights.face_recognition_model_location()),
+        dlib.shape_predictor(str(weights / "shape_predictor_5_face_landmarks.dat")),
+        dlib.face_recognition_model_v1(str(weights / "dlib_face_recognition_resnet_model_v1.dat")),
     )
 
 
