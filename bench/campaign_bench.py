@@ -33,7 +33,7 @@ from pathlib import Path
 import aiohttp
 import numpy as np
 
-from bench.report import machine_info, publish
+from bench.report import machine_info, publish, run_line
 from tests.support.adminapi import upload_and_wait
 from tests.support.clips import face_clip
 from tests.support.relayserver import start_relay
@@ -126,10 +126,10 @@ def summary(raw: dict) -> dict:
 
 
 def markdown(result: dict) -> str:
-    s, m = result["summary"], result["machine"]
+    s = result["summary"]
     return "\n".join(
         [
-            f"_{result['date'][:10]}, {m['cpu']} ({m['usable_cores']} cores); `python -m bench.campaign_bench`._",
+            run_line(result, "bench.campaign_bench"),
             "",
             "| measure | value | target |",
             "|---|---|---|",

@@ -36,7 +36,7 @@ import numpy as np
 from adengine import AdRenderer, AdTemplate, FaceBank, MediapipeFaceTracker
 from adengine.facebank import assess_image
 from adengine.label import DisclosureLabel
-from bench.report import machine_info, publish
+from bench.report import machine_info, publish, run_line
 from callbridge.config.services import Services
 from tests.support import faces, identity
 
@@ -201,9 +201,8 @@ def browser_call(tmp: Path, speaker: np.ndarray, actor: np.ndarray) -> dict:
 
 
 def markdown(result: dict) -> str:
-    m = result["machine"]
     lines = [
-        f"_{result['date'][:10]}, {m['cpu']} ({m['usable_cores']} cores); `python -m bench.identity_bench`._",
+        run_line(result, "bench.identity_bench"),
         "",
         "Distance of the ad's face (median over sampled frames) by dlib's recogniser; below 0.6 reads as",
         "the same person. Speaker: Grace Hopper; actor: the default template's astronaut.",

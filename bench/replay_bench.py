@@ -23,7 +23,7 @@ from pathlib import Path
 
 import av
 
-from bench.report import machine_info, publish
+from bench.report import machine_info, publish, run_line
 from tests.support.clips import face_clip, monologue, recording
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -61,9 +61,8 @@ def summary(runs: list[dict]) -> dict:
 
 
 def markdown(result: dict) -> str:
-    m = result["machine"]
     lines = [
-        f"_{result['date'][:10]}, {m['cpu']} ({m['usable_cores']} cores); `python -m bench.replay_bench`._",
+        run_line(result, "bench.replay_bench"),
         "",
         "| input | speed (median of runs) | output | ads | target |",
         "|---|---|---|---|---|",

@@ -215,6 +215,12 @@ def publish(path: Path, result: dict[str, Any], table: str, section: str) -> Non
     update_benchmarks(table, section)
 
 
+def run_line(result: dict[str, Any], module: str) -> str:
+    """The italic line under a bench's table: when, on what, and the command that made it."""
+    m = result["machine"]
+    return f"_{result['date'][:10]}, {m['cpu']} ({m['usable_cores']} cores); `python -m {module}`._"
+
+
 def machine_info() -> dict[str, Any]:
     cpu = platform.processor() or "unknown"
     try:
