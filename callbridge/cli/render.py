@@ -27,6 +27,7 @@ from adengine import (
     read_image,
     write_mp4,
 )
+from adengine.swapper import Swapper
 from callbridge.cli.exits import EXIT_BAD_INPUT
 from callbridge.cli.progress import StageProgress, stage_bars
 from callbridge.config.services import Services
@@ -46,6 +47,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--template", default="default", metavar="NAME")
     p.add_argument("--out", required=True, type=Path, metavar="OUT.mp4")
     p.add_argument("--backend", default="warp", choices=["warp", "autoencoder", "onnx"])
+    p.add_argument("--model", type=Path, metavar="DIR", help="--backend autoencoder: a model from `callbridge train`")
     p.add_argument(
         "--data", default=Path("data"), type=Path, metavar="DIR", help="data directory (templates live here)"
     )
@@ -55,7 +57,7 @@ def add_parser(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        swapper = make_swapper(args.backend)
+        swapper = _swapper(args.backend, args.model)
         if args.out.suffix.lower() != ".mp4":
             raise ValueError(f"--out must end in .mp4, not {args.out.name!r}")
         with stage_bars(enabled=sys.stderr.isatty()) as progress:
@@ -87,6 +89,16 @@ def run(args: argparse.Namespace) -> int:
         f"rendered in {ad.render_ms:.0f} ms, face quality {ad.face_quality:.2f}"
     )
     return 0
+
+
+def _swapper(backend: str, model: Path | None) -> Swapper:
+    if backend != "autoencoder":
+        return make_swapper(backend)
+    if model is None:
+        raise ValueError("--backend autoencoder needs --model DIR (made by callbridge train)")
+    from adengine.trained import TrainedSwapper
+
+    return TrainedSwapper(model)
 
 
 def harvest(path: Path) -> FaceCrop:

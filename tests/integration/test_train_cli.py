@@ -49,6 +49,37 @@ def test_it_trains_exports_and_goes_on_from_its_checkpoint(webcam, tmp_path):
     steps = [json.loads(line)["step"] for line in again.stdout.splitlines() if '"progress"' in line]
     assert steps == [70]  # on from 60, not from 0
 
+    rendered_with_the_model(webcam, tmp_path / "m", tmp_path)
+
+
+def rendered_with_the_model(webcam: Path, model: Path, tmp_path: Path) -> None:
+    """`render --backend autoencoder --model DIR`: the trained swap in the actor's place, labelled."""
+    import av
+
+    from adengine.label import DisclosureLabel
+
+    argv = [sys.executable, "-m", "callbridge", "render", "--face", str(webcam), "--backend", "autoencoder"]
+    done = subprocess.run(
+        [*argv, "--model", str(model), "--out", str(tmp_path / "ae.mp4"), "--data", str(tmp_path / "data"), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    with av.open(str(tmp_path / "ae.mp4")) as container:
+        frames = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+    assert frames and all(DisclosureLabel().is_on(f) for f in frames[::25])
+    from callbridge.config.services import Services
+
+    template = Services(tmp_path / "data").template("default")
+    x0, y0 = template.track.landmarks[10].min(axis=0).astype(int)
+    x1, y1 = template.track.landmarks[10].max(axis=0).astype(int)
+    changed = np.abs(frames[10].astype(int) - template.frames[10].astype(int))
+    assert changed[y0:y1, x0:x1].mean() > 8  # the actor's face is the network's now
+    assert changed[: y0 - 20].mean() < 6  # and nothing above it moved (the encode's noise aside)
+    missing = subprocess.run([*argv, "--out", str(tmp_path / "x.mp4")], capture_output=True, text=True, timeout=120)
+    assert missing.returncode == 2 and "needs --model DIR" in missing.stderr
+
 
 def test_what_it_cannot_use_gets_one_line_and_exit_2(webcam, tmp_path):
     data = ("--data", tmp_path / "data", "--tiny", "--steps", "5")
