@@ -8,7 +8,7 @@ from __future__ import annotations
 import io
 import os
 import secrets
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from fractions import Fraction
 from pathlib import Path
 
@@ -108,30 +108,50 @@ def _encode(
     rate = Fraction(fps).limit_denominator(1001)
     # faststart puts the index first, so players and browsers can start before the end arrives.
     with av.open(str(tmp), "w", format="mp4", options={"movflags": "+faststart"}) as container:
-        video: av.VideoStream | None = None
         sound = None if audio is None or sample_rate is None else _AudioFeed(container, audio, sample_rate)
-        count = 0
-        shape: tuple[int, ...] | None = None
-        for image in frames:
-            _check_frame(image, shape)
-            if video is None:
-                shape = image.shape
-                h, w = _even(image).shape[:2]
-                video = container.add_stream("libx264", rate=rate)
-                video.width, video.height, video.pix_fmt = w, h, "yuv420p"
-                video.codec_context.thread_count = _X264_THREADS
-                video.options = {"crf": "20", "preset": "veryfast"}
-            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(_even(image)), format="rgb24")
-            frame.pts = count
-            frame.time_base = 1 / rate
-            container.mux(video.encode(frame))
-            count += 1
+
+        def x264(video: av.VideoStream) -> None:
+            video.codec_context.thread_count = _X264_THREADS
+            video.options = {"crf": "20", "preset": "veryfast"}
+
+        def sound_until(count: int) -> None:
             if sound is not None:
                 sound.until(count / float(rate))
-        if video is not None:
-            container.mux(video.encode(None))
+
+        count = _encode_video(container, frames, rate, "libx264", x264, sound_until)
         if sound is not None:
             sound.until(None)
+    return count
+
+
+def _encode_video(
+    container: av.container.OutputContainer,
+    frames: Iterable[np.ndarray],
+    rate: Fraction,
+    codec: str,
+    configure: Callable[[av.VideoStream], None],
+    after_each: Callable[[int], None] = lambda count: None,
+) -> int:
+    """Encode RGB frames as yuv420p into a stream made at the first frame (its size); the frame count."""
+    video: av.VideoStream | None = None
+    count, shape = 0, None
+    for image in frames:
+        _check_frame(image, shape)
+        if video is None:
+            shape = image.shape
+            h, w = _even(image).shape[:2]
+            stream = container.add_stream(codec, rate=rate)
+            assert isinstance(stream, av.VideoStream)  # a video codec's stream
+            video = stream
+            video.width, video.height, video.pix_fmt = w, h, "yuv420p"
+            configure(video)
+        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(_even(image)), format="rgb24")
+        frame.pts, frame.time_base = count, 1 / rate
+        container.mux(video.encode(frame))
+        count += 1
+        after_each(count)
+    if video is not None:
+        container.mux(video.encode(None))
     return count
 
 
@@ -169,26 +189,15 @@ def mux_audio(video: str | os.PathLike, audio: np.ndarray, sample_rate: int, pat
 
 def encode_webm(frames: Iterable[np.ndarray], fps: float, bit_rate: int = 2_000_000) -> bytes:
     """RGB frames as a silent VP8 WebM in memory: a preview any browser plays."""
-    rate = Fraction(fps).limit_denominator(1001)
     out = io.BytesIO()
+
+    def vp8(video: av.VideoStream) -> None:
+        video.bit_rate = bit_rate
+        video.options = {"deadline": "realtime", "cpu-used": "8"}
+
     with av.open(out, "w", format="webm") as container:
-        video: av.VideoStream | None = None
-        count, shape = 0, None
-        for image in frames:
-            _check_frame(image, shape)
-            if video is None:
-                shape = image.shape
-                h, w = _even(image).shape[:2]
-                video = container.add_stream("libvpx", rate=rate)
-                video.width, video.height, video.pix_fmt, video.bit_rate = w, h, "yuv420p", bit_rate
-                video.options = {"deadline": "realtime", "cpu-used": "8"}
-            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(_even(image)), format="rgb24")
-            frame.pts, frame.time_base = count, 1 / rate
-            container.mux(video.encode(frame))
-            count += 1
-        if video is None:
+        if _encode_video(container, frames, Fraction(fps).limit_denominator(1001), "libvpx", vp8) == 0:
             raise ValueError("no frames to write")
-        container.mux(video.encode(None))
     return out.getvalue()
 
 

@@ -29,7 +29,6 @@ class Exhibition:
     def __init__(self, relay: Relay, acts: list[Act], room: str = EXHIBIT_ROOM) -> None:
         self.relay, self.acts, self.room_name = relay, acts, room
         self.cast: list[RecordedParticipant] = []  # who is on now
-        self.played = 0  # acts begun (tests and logs)
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -57,7 +56,6 @@ class Exhibition:
 
     async def _play(self, act: Act) -> None:
         room = self.relay.room(self.room_name)
-        self.played += 1
         people = f"{len(act.people)} {'person' if len(act.people) == 1 else 'people'}"
         log.info("exhibition: playing %s (%.0f s, %s)", act.title, act.duration_s, people)
         try:

@@ -10,6 +10,7 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import av
 import numpy as np
@@ -18,6 +19,7 @@ from adengine import ClipError, probe
 from callbridge.recording.recorder import MANIFEST_VERSION
 from callbridge.replay.livelog import LiveAd, read_live_ads
 
+T = TypeVar("T")
 DEFAULT_FPS = 15.0  # a call's rate, when a recording's files do not say
 
 
@@ -109,14 +111,17 @@ def _timing(path: Path) -> tuple[float, float]:
 
 
 def _packet_times(container: av.container.InputContainer, video: av.VideoStream) -> list[float]:
-    times: list[float] = []
+    return [
+        float(p.pts * p.time_base) for p in _until_broken(container.demux(video)) if p.pts is not None and p.time_base
+    ]
+
+
+def _until_broken(items: Iterator[T]) -> Iterator[T]:
+    """A demux's or decode's items; a file that breaks off ends there (what came before is kept)."""
     try:
-        for packet in container.demux(video):
-            if packet.pts is not None and packet.time_base is not None:
-                times.append(float(packet.pts * packet.time_base))
+        yield from items
     except av.FFmpegError:
-        pass  # a file that breaks off: its rate from what is there
-    return times
+        return
 
 
 def timed_frames(path: Path) -> Iterator[tuple[float, np.ndarray]]:
@@ -124,11 +129,8 @@ def timed_frames(path: Path) -> Iterator[tuple[float, np.ndarray]]:
     with av.open(str(path), options={"protocol_whitelist": "file"}) as container:
         if not container.streams.video:
             return
-        try:
-            for frame in container.decode(video=0):
-                yield float(frame.time or 0.0), frame.to_ndarray(format="rgb24")
-        except av.FFmpegError:
-            return
+        for frame in _until_broken(container.decode(video=0)):
+            yield float(frame.time or 0.0), frame.to_ndarray(format="rgb24")
 
 
 def timed_audio(path: Path, rate: int) -> tuple[np.ndarray, float] | None:
@@ -139,12 +141,9 @@ def timed_audio(path: Path, rate: int) -> tuple[np.ndarray, float] | None:
         resampler = av.AudioResampler(format="fltp", layout="stereo", rate=rate)
         pieces: list[np.ndarray] = []
         start: float | None = None
-        try:
-            for frame in container.decode(audio=0):
-                start = float(frame.time or 0.0) if start is None else start
-                pieces.extend(f.to_ndarray() for f in resampler.resample(frame))
-        except av.FFmpegError:
-            pass  # a truncated file: keep what decoded
+        for frame in _until_broken(container.decode(audio=0)):
+            start = float(frame.time or 0.0) if start is None else start
+            pieces.extend(f.to_ndarray() for f in resampler.resample(frame))
         pieces.extend(f.to_ndarray() for f in resampler.resample(None))
     if not pieces:
         return None
