@@ -8,7 +8,7 @@ user-supplied ONNX models implement the same interface.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import cv2
 import numpy as np
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 FrameSwap = Callable[[int, np.ndarray], np.ndarray]  # (frame index, template frame) -> swapped frame
 
 
+@runtime_checkable  # so tests can check that every backend has `name` and `bind`
 class Swapper(Protocol):
     name: str
 

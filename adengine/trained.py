@@ -9,12 +9,14 @@ The face crop passed to `bind` is not used: the person is in the network's weigh
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 
+from adengine.aligned_blend import paste_back
 from adengine.swapper import FrameSwap
 from adengine.track import ActorTrack
 
@@ -41,20 +43,23 @@ class TrainedSwapper:
         except Exception as exc:  # onnxruntime's own errors for a file that is not a model
             raise ValueError(f"--model {model_dir}: swap.onnx cannot be loaded ({type(exc).__name__})") from None
 
+    @classmethod
+    def from_run(cls, run: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]], size: int) -> TrainedSwapper:
+        """A swapper over a model already loaded (one fitted in a call, held in memory only)."""
+        swapper = cls.__new__(cls)
+        swapper.size, swapper._run = size, run
+        return swapper
+
     def bind(self, face: FaceCrop, track: ActorTrack) -> FrameSwap:
-        from models.faceswap.align import ANCHORS, TEMPLATE
+        from models.faceswap.align import alignment
 
         def swap(index: int, frame: np.ndarray) -> np.ndarray:
-            points = track.landmarks[index][list(ANCHORS)].astype(np.float32)
-            matrix, _ = cv2.estimateAffinePartial2D(points, TEMPLATE * self.size)
-            if matrix is None:
+            try:
+                matrix = alignment(track.landmarks[index], self.size)
+            except ValueError:
                 return frame.copy()
             crop = cv2.warpAffine(frame, matrix, (self.size, self.size), flags=cv2.INTER_AREA)
             colour, mask = self._run((crop.astype(np.float32) / 255.0).transpose(2, 0, 1)[None])
-            h, w = frame.shape[:2]
-            back = cv2.invertAffineTransform(matrix)
-            face_px = cv2.warpAffine((colour[0].transpose(1, 2, 0) * 255.0).astype(np.float32), back, (w, h))
-            alpha = cv2.warpAffine(mask[0, 0].astype(np.float32), back, (w, h))[..., None]
-            return (frame * (1.0 - alpha) + face_px * alpha + 0.5).clip(0, 255).astype(np.uint8)
+            return paste_back(frame, matrix, colour[0].transpose(1, 2, 0) * 255.0, mask[0, 0])
 
         return swap

@@ -31,6 +31,7 @@ from adengine.swapper import Swapper
 from callbridge.cli.exits import EXIT_BAD_INPUT
 from callbridge.cli.progress import StageProgress, stage_bars
 from callbridge.config.services import Services
+from models import ModelError
 
 HELP = """Renders an ad template with the actor's face replaced by the face in --face
 (a photo, or a video from which the best frame is harvested), and writes an H.264
@@ -47,7 +48,13 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--template", default="default", metavar="NAME")
     p.add_argument("--out", required=True, type=Path, metavar="OUT.mp4")
     p.add_argument("--backend", default="warp", choices=["warp", "autoencoder", "onnx"])
-    p.add_argument("--model", type=Path, metavar="DIR", help="--backend autoencoder: a model from `callbridge train`")
+    p.add_argument(
+        "--model",
+        type=Path,
+        metavar="PATH",
+        help="--backend autoencoder: a model folder from `callbridge train`; --backend onnx: a swap.onnx "
+        "(or its folder) with its swap.yaml (docs/swap-models.md)",
+    )
     p.add_argument(
         "--data", default=Path("data"), type=Path, metavar="DIR", help="data directory (templates live here)"
     )
@@ -68,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
             ad = AdRenderer(template, swapper).render(face)
             total = len(ad.frames)
             write_mp4(args.out, _counted(ad.frames, progress, total), ad.fps, ad.audio, ad.sample_rate)
-    except (FaceError, ClipError, TemplateError, TrackError, ValueError) as exc:
+    except (FaceError, ClipError, TemplateError, TrackError, ModelError, ValueError) as exc:
         print(f"callbridge render: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     h, w = ad.frames[0].shape[:2]
@@ -92,13 +99,19 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _swapper(backend: str, model: Path | None) -> Swapper:
-    if backend != "autoencoder":
-        return make_swapper(backend)
-    if model is None:
-        raise ValueError("--backend autoencoder needs --model DIR (made by callbridge train)")
-    from adengine.trained import TrainedSwapper
+    if backend == "autoencoder":
+        if model is None:
+            raise ValueError("--backend autoencoder needs --model DIR (made by callbridge train)")
+        from adengine.trained import TrainedSwapper
 
-    return TrainedSwapper(model)
+        return TrainedSwapper(model)
+    if backend == "onnx":
+        if model is None:
+            raise ValueError("--backend onnx needs --model PATH (a swap.onnx with its swap.yaml, docs/swap-models.md)")
+        from adengine.onnxswap import OnnxSwapper
+
+        return OnnxSwapper(model)
+    return make_swapper(backend)
 
 
 def harvest(path: Path) -> FaceCrop:

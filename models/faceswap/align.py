@@ -16,16 +16,30 @@ TEMPLATE = np.array(
 )
 
 
-def aligned(image: np.ndarray, landmarks: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
-    """The face as an RGB (size, size, 3) crop and its mask (size, size) float32: the landmarks' hull."""
-    matrix, _ = cv2.estimateAffinePartial2D(landmarks[list(ANCHORS)].astype(np.float32), TEMPLATE * size)
+def alignment(landmarks: np.ndarray, size: int, template: np.ndarray = TEMPLATE) -> np.ndarray:
+    """The 2x3 similarity taking the face's anchors onto `template` (unit crop) in a size-pixel crop."""
+    matrix, _ = cv2.estimateAffinePartial2D(landmarks[list(ANCHORS)].astype(np.float32), template * size)
     if matrix is None:
         raise ValueError("the face's landmarks cannot be aligned")
+    return matrix
+
+
+def warp_aligned(
+    image: np.ndarray, landmarks: np.ndarray, matrix: np.ndarray, size: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The crop `matrix` makes of `image` (size, size, 3) and its mask (size, size) float32: the landmarks' hull."""
     crop = cv2.warpAffine(image, matrix, (size, size), flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REPLICATE)
     points = cv2.transform(landmarks[None].astype(np.float32), matrix)[0]
     mask = np.zeros((size, size), np.uint8)
     cv2.fillConvexPoly(mask, cv2.convexHull(np.round(points).astype(np.int32)), (1,))
     return crop, mask.astype(np.float32)
+
+
+def aligned(
+    image: np.ndarray, landmarks: np.ndarray, size: int, template: np.ndarray = TEMPLATE
+) -> tuple[np.ndarray, np.ndarray]:
+    """The face as an RGB (size, size, 3) crop and its mask (size, size) float32: the landmarks' hull."""
+    return warp_aligned(image, landmarks, alignment(landmarks, size, template), size)
 
 
 def as_tensors(crops: list[np.ndarray], masks: list[np.ndarray]) -> tuple:
