@@ -10,7 +10,8 @@ printed or written; `clear()` overwrites the pixels before letting go of them.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -72,6 +73,13 @@ def crop_face(frame: np.ndarray, face: Face, quality: FaceQuality, timestamp_s: 
     return FaceCrop(image=image, landmarks=landmarks, pose=face.pose, quality=quality, timestamp_s=timestamp_s)
 
 
+def crop_copy(crop: FaceCrop) -> FaceCrop:
+    """A private copy of `crop` (its own read-only arrays), for a holder that wipes it itself."""
+    image, landmarks = np.array(crop.image, copy=True), np.array(crop.landmarks, copy=True)
+    image.flags.writeable = landmarks.flags.writeable = False
+    return replace(crop, image=image, landmarks=landmarks)
+
+
 def wipe(crop: FaceCrop) -> None:
     """Overwrite a crop's pixels and landmarks with zeros, in place."""
     for array in (crop.image, crop.landmarks):
@@ -117,6 +125,7 @@ class FaceBank:
         consent: bool = False,
         max_fps: float = 5.0,
         per_bin: int = 3,
+        on_crop: Callable[[FaceCrop], None] | None = None,
     ) -> None:
         if max_fps <= 0 or per_bin < 1:
             raise ValueError("max_fps must be > 0 and per_bin at least 1")
@@ -124,6 +133,7 @@ class FaceBank:
         self.tracker = tracker
         self.max_fps = max_fps
         self.per_bin = per_bin
+        self._on_crop = on_crop  # sees every usable crop before the bank keeps or wipes it (in-call fitting)
         self._consent = consent
         self._bins: dict[str, list[FaceCrop]] = {}
         self._rejected: Counter[str] = Counter()
@@ -168,7 +178,10 @@ class FaceBank:
         if blocking:
             self._rejected.update(blocking)
             return None
-        return self._keep(crop_face(frame, face, quality, timestamp_s))
+        crop = crop_face(frame, face, quality, timestamp_s)
+        if self._on_crop is not None:
+            self._on_crop(crop)
+        return self._keep(crop)
 
     def _keep(self, crop: FaceCrop) -> FaceCrop | None:
         """Put `crop` in its bin if it ranks among the best `per_bin` there."""

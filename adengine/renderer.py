@@ -76,6 +76,18 @@ class AdRenderer:
         threading.Thread(target=self._run, args=(job,), name="ad-render", daemon=True).start()
         return True
 
+    def upgrade(self, swapper: Swapper) -> bool:
+        """Render the current face again with a better backend (a trained swap); True if started."""
+        with self._lock:
+            current = self._job
+            if current is None:
+                return False
+            self.swapper = swapper
+            current.cancelled = True
+            job = self._job = _Job(current.face, len(self.template.frames))
+        threading.Thread(target=self._run, args=(job,), name="ad-render", daemon=True).start()
+        return True
+
     def render(self, face: FaceCrop) -> RenderedAd:
         """Render `face` now, in the calling thread (the CLI's path)."""
         job = _Job(face, len(self.template.frames))

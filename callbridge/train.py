@@ -9,9 +9,10 @@ from typing import Any
 
 import numpy as np
 
-from adengine import ClipError, MediapipeFaceTracker, TemplateError
+from adengine import AdTemplate, ClipError, MediapipeFaceTracker, TemplateError
 from adengine.media import iter_frames, probe, read_image
 from callbridge.cli.render import IMAGE_SUFFIXES
+from callbridge.config.pretrained import PRETRAINED_SIZE, pretrained_path
 from callbridge.config.services import Services
 
 MIN_FACES = 20
@@ -38,16 +39,13 @@ def train(
     report: Report | None = None,
 ) -> dict[str, Any]:
     """Fit, checkpoint and export; resumes from OUT/checkpoint.pt when there is one. Blocking."""
-    import torch
 
     from models.faceswap import AutoencoderConfig, FaceSwapNet, Trainer, export_onnx
     from models.faceswap.align import as_tensors
     from models.faceswap.training import CheckpointError
 
     progress = progress or (lambda stage, done, total: None)
-    chosen = "cuda" if device == "auto" and torch.cuda.is_available() else ("cpu" if device == "auto" else device)
-    if chosen == "cuda" and not torch.cuda.is_available():
-        raise TrainError("--device cuda: no CUDA device is available")
+    chosen = _device(device)
     out.mkdir(parents=True, exist_ok=True)
     checkpoint = out / "checkpoint.pt"
     try:
@@ -59,27 +57,83 @@ def train(
     person = as_tensors(*_person_crops(faces, config.size, progress))
     trainer = trainer or Trainer(FaceSwapNet(config), chosen)
     loss = float("nan")
-    while trainer.steps < steps:
-        loss = trainer.step(actor, person, batch=8 if tiny else 16)
-        progress("training", trainer.steps, steps)
-        if report is not None and (trainer.steps % REPORT_EVERY == 0 or trainer.steps == steps):
-            report({"event": "progress", "step": trainer.steps, "loss": round(loss, 5)})
-        if trainer.steps % CHECKPOINT_EVERY == 0:
-            trainer.save(checkpoint)
-    trainer.save(checkpoint)
+    loss = _fit(trainer, actor, person, steps, 8 if tiny else 16, checkpoint, progress, report)
     onnx = export_onnx(trainer.net, out / "swap.onnx")
     summary = {"template": template_name, "size": config.size, "steps": trainer.steps, "device": chosen}
     (out / "model.json").write_text(json.dumps(summary, indent=2))
     return {"out": str(out), "onnx": str(onnx), "steps": trainer.steps, "final_loss": round(loss, 5), "device": chosen}
 
 
+def pretrain(
+    template_name: str,
+    steps: int,
+    device: str = "auto",
+    data_dir: Path = Path("data"),
+    progress: Progress | None = None,
+    report: Report | None = None,
+) -> dict[str, Any]:
+    """Fit the encoder and the actor's decoder on a template alone, into the cache in-call fitting starts from."""
+    from models.faceswap import AutoencoderConfig, FaceSwapNet, Trainer
+    from models.faceswap.align import as_tensors
+    from models.faceswap.training import CheckpointError
+
+    progress = progress or (lambda stage, done, total: None)
+    chosen = _device(device)
+    template = _template(template_name, data_dir)
+    config = AutoencoderConfig(size=PRETRAINED_SIZE)
+    path = pretrained_path(data_dir, template.clip_sha256, config.size)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        trainer = Trainer.resume(path, chosen) if path.exists() else Trainer(FaceSwapNet(config), chosen)
+    except CheckpointError as exc:
+        raise TrainError(f"{exc} (delete it to start again)") from None
+    actor = as_tensors(*_actor_crops(template_name, data_dir, config.size, progress))
+    loss = _fit(trainer, actor, actor, steps, 16, path, progress, report)
+    return {
+        "template": template_name,
+        "out": str(path),
+        "steps": trainer.steps,
+        "final_loss": round(loss, 5),
+        "device": chosen,
+    }
+
+
+def _fit(
+    trainer: Any, a: Any, b: Any, steps: int, batch: int, checkpoint: Path, progress: Progress, report: Report | None
+) -> float:
+    """Train to `steps`, reporting and checkpointing as it goes; the last loss."""
+    loss = float("nan")
+    while trainer.steps < steps:
+        loss = trainer.step(a, b, batch=batch)
+        progress("training", trainer.steps, steps)
+        if report is not None and (trainer.steps % REPORT_EVERY == 0 or trainer.steps == steps):
+            report({"event": "progress", "step": trainer.steps, "loss": round(loss, 5)})
+        if trainer.steps % CHECKPOINT_EVERY == 0:
+            trainer.save(checkpoint)
+    trainer.save(checkpoint)
+    return loss
+
+
+def _device(device: str) -> str:
+    import torch
+
+    chosen = "cuda" if device == "auto" and torch.cuda.is_available() else ("cpu" if device == "auto" else device)
+    if chosen == "cuda" and not torch.cuda.is_available():
+        raise TrainError("--device cuda: no CUDA device is available")
+    return chosen
+
+
+def _template(name: str, data_dir: Path) -> AdTemplate:
+    try:
+        return Services(data_dir).template(name)
+    except (TemplateError, ClipError) as exc:
+        raise TrainError(f"template {name!r}: {exc}") from None
+
+
 def _actor_crops(name: str, data_dir: Path, size: int, progress: Progress) -> tuple[list, list]:
     from models.faceswap.align import aligned
 
-    try:
-        template = Services(data_dir).template(name)
-    except (TemplateError, ClipError) as exc:
-        raise TrainError(f"template {name!r}: {exc}") from None
+    template = _template(name, data_dir)
     crops, masks = [], []
     for i, frame in enumerate(template.frames):
         crop, mask = aligned(frame, template.track.landmarks[i], size)

@@ -26,6 +26,13 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--data", type=Path, default=Path("data"), metavar="DIR", help="data directory (default ./data)")
     p.add_argument("--model", default="tiny.en", metavar="NAME|PATH", help="speech model (default tiny.en)")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    p.add_argument(
+        "--fit",
+        default="auto",
+        choices=["auto", "cpu", "cuda", "off"],
+        help="fit each consenting participant's trained face swap during the call, in RAM, and use it once it "
+        "measures better than warp (default auto: only on a CUDA GPU; cpu runs it at the lowest priority)",
+    )
     p.add_argument("--passthrough", action="store_true", help="relay only: no speech recognition, no faces, no ads")
     p.add_argument(
         "--record",
@@ -46,6 +53,7 @@ def run(args: argparse.Namespace) -> int:
     from aiohttp import web
 
     from callbridge.config.admin_token import ENV, FILE, load_admin_token
+    from callbridge.config.pretrained import resolve_fit_device
     from callbridge.config.services import Services
     from callbridge.media.adapt.aioice_loopback import configure_ice
     from callbridge.web.relay import Relay
@@ -58,7 +66,12 @@ def run(args: argparse.Namespace) -> int:
         print(f"callbridge serve: error: port {args.port} is not in 1-65535", file=sys.stderr)
         return EXIT_BAD_INPUT
     try:
-        services = Services(args.data, args.model, args.device)
+        resolve_fit_device(args.fit)  # --fit cuda on a machine without one stops here
+    except ValueError as exc:
+        print(f"callbridge serve: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    try:
+        services = Services(args.data, args.model, args.device, fit=args.fit)
         token = load_admin_token(args.data)
     except Exception as exc:
         print(f"callbridge serve: error: {args.data}: {exc}", file=sys.stderr)

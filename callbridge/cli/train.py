@@ -16,14 +16,19 @@ template's actor and one for the person in --faces (a video, or a folder of phot
 one person who agreed to this). Faces are aligned to one template at the network's crop
 size and trained with random warps and a masked L1 + DSSIM loss. A checkpoint is saved
 in --out every 200 steps; run again with a larger --steps to go on from it. At the end
-the swap is exported to OUT/swap.onnx. --device auto uses CUDA when present."""
+the swap is exported to OUT/swap.onnx. --device auto uses CUDA when present.
+
+With --pretrain (and no --faces or --out), fits only the shared encoder and the actor's
+decoder on the template's own frames, into DATA/pretrained/: `serve --fit` starts each
+participant's in-call fitting from there, so that only their decoder is left to learn."""
 
 
 def add_parser(sub: Any) -> None:
     p = sub.add_parser("train", help="train the autoencoder swap backend for one person", description=HELP)
-    p.add_argument("--faces", type=Path, required=True, metavar="VIDEO|DIR", help="the person's faces")
+    p.add_argument("--faces", type=Path, metavar="VIDEO|DIR", help="the person's faces")
     p.add_argument("--template", required=True, metavar="NAME", help="the ad template whose actor is swapped")
-    p.add_argument("--out", type=Path, required=True, metavar="MODEL_DIR")
+    p.add_argument("--out", type=Path, metavar="MODEL_DIR")
+    p.add_argument("--pretrain", action="store_true", help="pretrain the template's actor side for in-call fitting")
     p.add_argument("--steps", type=int, default=2000, help="total training steps (default 2000)")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     p.add_argument("--tiny", action="store_true", help="a 32 px network that trains in seconds (smoke tests)")
@@ -37,6 +42,10 @@ def run(args: argparse.Namespace) -> int:
 
     if args.steps < 1:
         return _error("--steps must be at least 1")
+    if args.pretrain:
+        return _pretrain(args)
+    if args.faces is None or args.out is None:
+        return _error("--faces and --out are needed (or --pretrain, which takes neither)")
     try:
         with stage_bars(enabled=sys.stderr.isatty()) as progress:
             result = train(
@@ -56,6 +65,26 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps({"event": "trained", **result}))
     else:
         print(f"trained {args.out}: {result['steps']} steps, loss {result['final_loss']:.4f} on {result['device']}")
+    return 0
+
+
+def _pretrain(args: argparse.Namespace) -> int:
+    from callbridge.train import TrainError, pretrain
+
+    if args.faces is not None or args.out is not None or args.tiny:
+        return _error("--pretrain takes no --faces, --out or --tiny: it fits the template's actor alone")
+    try:
+        with stage_bars(enabled=sys.stderr.isatty()) as progress:
+            report = (lambda record: print(json.dumps(record), flush=True)) if args.json else None
+            result = pretrain(args.template, args.steps, args.device, args.data, progress, report)
+    except TrainError as exc:
+        return _error(str(exc))
+    if args.json:
+        print(json.dumps({"event": "pretrained", **result}))
+    else:
+        print(
+            f"pretrained {args.template} into {result['out']}: {result['steps']} steps, loss {result['final_loss']:.4f}"
+        )
     return 0
 
 

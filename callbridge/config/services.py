@@ -11,8 +11,10 @@ from pathlib import Path
 import numpy as np
 
 from adengine import AdTemplate, DisclosureLabel, MediapipeFaceTracker, TemplateError, TemplateLibrary
+from adengine.fitting import FitSettings
 from callbridge.config import phrase_check
 from callbridge.config.campaign import Campaign, TemplateRecord
+from callbridge.config.pretrained import load_pretrained, resolve_fit_device
 from callbridge.config.store import Store
 from callbridge.ingest import resolve_inside
 from triggers import WhisperRecognizer
@@ -48,6 +50,7 @@ class Services:
     data_dir: Path
     model: str = "tiny.en"
     device: str = "auto"
+    fit: str = "off"  # in-call fitting of the trained swap: off, auto (CUDA when present), cpu, cuda
     store: Store = field(init=False)
     templates: TemplateLibrary = field(init=False)
     recognizers: RecognizerPool = field(init=False)
@@ -59,6 +62,13 @@ class Services:
         self.store = Store(self.data_dir)
         self.templates = TemplateLibrary(self.data_dir, MediapipeFaceTracker)
         self.recognizers = RecognizerPool(lambda: WhisperRecognizer(self.model, self.device))
+
+    def fit_settings(self, template: AdTemplate) -> FitSettings | None:
+        """How to fit a participant's trained swap for `template` in a call, or None when not at all."""
+        device = resolve_fit_device(self.fit)
+        if device is None:
+            return None
+        return FitSettings(device=device, pretrained=load_pretrained(self.data_dir, template.clip_sha256))
 
     def load(self) -> None:
         """Load what the first call needs (models, the campaign's templates); blocking."""

@@ -8,7 +8,7 @@ here, in RAM, and `close()` (leave, disconnect) or withdrawn consent wipes it.
 
 from __future__ import annotations
 
-import dataclasses
+import functools
 import logging
 import threading
 import time
@@ -18,6 +18,10 @@ import av
 import numpy as np
 
 from adengine import BETTER_BY, AdRenderer, FaceBank, FaceCrop, MediapipeFaceTracker, RenderedAd, wipe
+from adengine.criterion import SwapScore
+from adengine.facebank import crop_copy
+from adengine.fitting import FaceFitter
+from adengine.swapper import Swapper
 from callbridge.config.campaign import Campaign
 from callbridge.config.services import PLAIN_LABEL, Services
 from callbridge.media.adbreak import MAX_AD_S, AdMedia
@@ -56,6 +60,9 @@ class ParticipantPipeline:
         self._rendering = threading.RLock()  # the face worker and campaign changes both start renders
         self._closed = False  # set before the wipe: a render started late must not keep a face
         self._templates = services.store.campaign().live_templates()  # name -> revision of its last change
+        self._fitter: FaceFitter | None = None  # the trained swap being fitted in RAM, for one template
+        self._fit_checked = False  # whether fitting is on has been decided
+        self._trained: tuple[str, Swapper] | None = None  # (template, swap) once it beat warp
         self.speech = SpeechWorker(self._make_engine, on_speech, name=f"speech-{name}")
         self.faces = FaceWorker(self._make_bank, self._on_face, name=f"faces-{name}")
         self.faces.set_consent(consent)
@@ -151,13 +158,65 @@ class ParticipantPipeline:
         return TriggerEngine(engine_phrases(self._services.store.campaign()), self._recognizer, participant=self.name)
 
     def _make_bank(self) -> FaceBank:
-        return FaceBank(self.name, MediapipeFaceTracker())
+        return FaceBank(self.name, MediapipeFaceTracker(), on_crop=self._on_crop)
 
     def _on_face(self, best: FaceCrop) -> None:
         """Pre-render every campaign template with a private copy of the best face."""
         with self._rendering:
             for name in list(self._templates):
                 self._prerender(name, best)
+
+    def _on_crop(self, crop: FaceCrop) -> None:
+        fitter = self._fitter_now()
+        if fitter is not None:
+            fitter.add(crop)
+
+    def _fitter_now(self) -> FaceFitter | None:
+        """The fitter of this participant's trained swap, made at the first kept crop if fitting is on."""
+        with self._lock:
+            if self._fit_checked or self._closed:
+                return self._fitter
+            self._fit_checked = True
+            names = list(self._templates)
+        if not names:
+            return None
+        try:
+            template = self._services.template(names[0])
+            settings = self._services.fit_settings(template)
+        except Exception:
+            log.exception("in-call fitting cannot start; warp stays")
+            return None
+        if settings is None:
+            return None
+        fitter = FaceFitter(template, settings, functools.partial(self._on_fitted, names[0]), _static_tracker)
+        with self._lock:
+            if self._closed or not self.consent or self._fitter is not None:
+                fitter.close()
+                return self._fitter
+            self._fitter = fitter
+        return fitter
+
+    def _on_fitted(self, name: str, swapper: Swapper, score: SwapScore) -> None:
+        """The trained swap beat warp on the criterion: render this template's ad with it."""
+        with self._rendering:
+            with self._lock:
+                if self._closed or not self.consent:
+                    return
+                self._trained = (name, swapper)
+                renderer = self._renderers.get(name)
+            if renderer is None:
+                return
+            finished = renderer.wait(0) if renderer.ready else None
+            if renderer.upgrade(swapper):
+                if finished is not None:
+                    self._previous[name] = finished
+                log.info(
+                    "%s: the trained swap beats warp for %r (appearance %.3f, motion %.3f); re-rendering",
+                    self.name,
+                    name,
+                    score.appearance,
+                    score.motion,
+                )
 
     def _prerender(self, name: str, best: FaceCrop) -> None:
         renderer = self._renderer(name)
@@ -166,7 +225,7 @@ class ParticipantPipeline:
         current = renderer.wait(0) if renderer.ready else None
         if current is not None and best.quality.score < current.face_quality + BETTER_BY:
             return
-        copy = _copy(best)
+        copy = crop_copy(best)
         finished = renderer.wait(0) if renderer.ready else None
         if renderer.offer(copy):
             if finished is not None:
@@ -190,8 +249,9 @@ class ParticipantPipeline:
             if self._closed:
                 return None
             if name not in self._renderers:
+                trained = self._trained[1] if self._trained is not None and self._trained[0] == name else None
                 try:
-                    self._renderers[name] = AdRenderer(self._services.template(name))
+                    self._renderers[name] = AdRenderer(self._services.template(name), trained)
                 except Exception:
                     log.exception("template %r cannot be rendered", name)
                     return None
@@ -204,6 +264,9 @@ class ParticipantPipeline:
             self._retired, self._best = [], None
             held, self._faces_held = self._faces_held, []
             previous, self._previous = list(self._previous.values()), {}
+            fitter, self._fitter, self._trained, self._fit_checked = self._fitter, None, None, False
+        if fitter is not None:
+            fitter.close()
         for ad in previous:
             for frame in ad.frames:
                 frame.fill(0)
@@ -219,6 +282,10 @@ def engine_phrases(campaign: Campaign) -> list[Phrase]:
     return [Phrase.parse(r.phrase, r.cooldown_s) for r in campaign.live_rules()]
 
 
+def _static_tracker() -> MediapipeFaceTracker:
+    return MediapipeFaceTracker(static=True)
+
+
 def _ready_soon(renderer: AdRenderer, wait_s: float = READY_WAIT_S) -> bool:
     """True when the render can be played now, or can after a short wait."""
     deadline = time.monotonic() + wait_s
@@ -227,12 +294,6 @@ def _ready_soon(renderer: AdRenderer, wait_s: float = READY_WAIT_S) -> bool:
             return False
         time.sleep(0.02)
     return True
-
-
-def _copy(crop: FaceCrop) -> FaceCrop:
-    image, landmarks = np.array(crop.image, copy=True), np.array(crop.landmarks, copy=True)
-    image.flags.writeable = landmarks.flags.writeable = False
-    return dataclasses.replace(crop, image=image, landmarks=landmarks)
 
 
 class PassthroughPipeline:

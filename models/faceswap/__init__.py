@@ -3,21 +3,30 @@
 Decoder A learns the actor, decoder B the participant, both from aligned face crops;
 feeding the actor's face through the encoder and decoder B puts the participant's face on
 the actor's expression. Trained with PyTorch, run through ONNX Runtime.
+
+Names load on first use, so that `models.faceswap.align` (numpy and OpenCV only) does not
+import torch into the relay.
 """
 
-from models.faceswap.augment import random_warp
-from models.faceswap.export import export_onnx, onnx_swap
-from models.faceswap.losses import dssim, masked_l1
-from models.faceswap.network import AutoencoderConfig, FaceSwapNet
-from models.faceswap.training import Trainer
+from __future__ import annotations
 
-__all__ = [
-    "AutoencoderConfig",
-    "FaceSwapNet",
-    "Trainer",
-    "dssim",
-    "export_onnx",
-    "masked_l1",
-    "onnx_swap",
-    "random_warp",
-]
+import importlib
+from typing import Any
+
+_WHERE = {
+    "AutoencoderConfig": "network",
+    "FaceSwapNet": "network",
+    "Trainer": "training",
+    "dssim": "losses",
+    "masked_l1": "losses",
+    "export_onnx": "export",
+    "onnx_swap": "export",
+    "random_warp": "augment",
+}
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{_WHERE[name]}"), name)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import torch
@@ -25,16 +26,17 @@ class _OneWay(nn.Module):
         return self.decoder(self.encoder(face))
 
 
-def export_onnx(net: FaceSwapNet, path: Path, identity: str = "b") -> Path:
+def export_onnx(net: FaceSwapNet, path: Path | BinaryIO, identity: str = "b") -> Path | BinaryIO:
     """Write the swap into `identity`'s face as ONNX: input `face` (N, 3, S, S) float32 in [0, 1],
-    outputs `colour` (N, 3, S, S) and `mask` (N, 1, S, S); N is free."""
+    outputs `colour` (N, 3, S, S) and `mask` (N, 1, S, S); N is free. `path` may be an in-memory
+    buffer: a participant's network fitted in a call never touches the disk."""
     size = net.config.size
     one_way = _OneWay(net, identity).to("cpu").eval()
     with torch.no_grad():
         torch.onnx.export(
             one_way,
             (torch.zeros(1, 3, size, size),),
-            str(path),
+            str(path) if isinstance(path, Path) else path,  # type: ignore[arg-type]  # a buffer works too
             dynamo=False,  # the TorchScript exporter: no onnxscript needed, and it takes a free batch axis
             input_names=["face"],
             output_names=["colour", "mask"],
@@ -44,14 +46,14 @@ def export_onnx(net: FaceSwapNet, path: Path, identity: str = "b") -> Path:
     return path
 
 
-def onnx_swap(path: Path, device: str = "auto") -> Swap:
+def onnx_swap(path: Path | bytes, device: str = "auto") -> Swap:
     """A function running the exported swap on a batch: CUDA's provider when there is one (and asked), else CPU."""
     import onnxruntime as ort
 
     available = ort.get_available_providers()
     wanted = ["CUDAExecutionProvider"] if device in ("auto", "cuda") else []
     providers = [p for p in wanted if p in available] + ["CPUExecutionProvider"]
-    session = ort.InferenceSession(str(path), providers=providers)
+    session = ort.InferenceSession(path if isinstance(path, bytes) else str(path), providers=providers)
 
     def swap(faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         colour, mask = session.run(None, {"face": np.ascontiguousarray(faces, np.float32)})

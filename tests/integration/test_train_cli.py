@@ -97,3 +97,26 @@ def test_what_it_cannot_use_gets_one_line_and_exit_2(webcam, tmp_path):
         done = train(*args, *data)
         lines = [line for line in done.stderr.splitlines() if "error" in line]
         assert done.returncode == 2 and len(lines) == 1 and expected in lines[0], (expected, done.stderr[-1500:])
+
+
+def test_pretrain_fits_the_actor_side_into_the_cache_that_in_call_fitting_starts_from(tmp_path):
+    from callbridge.config.pretrained import load_pretrained
+    from callbridge.config.services import Services
+
+    data = tmp_path / "data"
+    done = train("--pretrain", "--template", "default", "--steps", "3", "--data", data, "--json")
+    assert done.returncode == 0, done.stderr[-1500:]
+    record = json.loads(done.stdout.splitlines()[-1])
+    assert record["event"] == "pretrained" and record["steps"] == 3
+    sha = Services(data).template("default").clip_sha256
+    assert Path(record["out"]).name.startswith(sha)
+    state = load_pretrained(data, sha)
+    assert state and all(k.startswith(("encoder.", "decoders.a.")) for k in state)  # no participant's decoder
+    again = train("--pretrain", "--template", "default", "--steps", "5", "--data", data, "--json")
+    assert json.loads(again.stdout.splitlines()[-1])["steps"] == 5  # went on from the cache
+    Path(record["out"]).write_bytes(b"damaged")
+    assert load_pretrained(data, sha) is None  # a damaged cache costs time, never the call
+    refused = train("--pretrain", "--faces", tmp_path / "x.mp4", "--template", "default", "--data", data)
+    assert refused.returncode == 2 and "--pretrain takes no --faces" in refused.stderr
+    neither = train("--template", "default", "--data", data)
+    assert neither.returncode == 2 and "--faces and --out are needed" in neither.stderr

@@ -113,3 +113,32 @@ def test_a_failing_swap_is_reported_not_lost():
     else:
         raise AssertionError("the swap error was swallowed")
     assert not renderer.ready
+
+
+class _ShiftSwapper(_PaintSwapper):
+    """A 'better backend': the same face, painted 100 brighter."""
+
+    name = "shift"
+
+    def bind(self, face, track):
+        return lambda i, frame: np.full_like(frame, face.value + 100)
+
+
+def test_an_upgrade_renders_the_same_face_again_with_the_better_backend():
+    renderer = AdRenderer(_template(), _PaintSwapper())
+    assert not renderer.upgrade(_ShiftSwapper())  # nothing rendered yet: nothing to upgrade
+    renderer.offer(_face(80, 0.5))
+    assert renderer.wait(5).frames[0][5, 150, 0] == 80
+    assert renderer.upgrade(_ShiftSwapper())
+    ad = renderer.wait(5)
+    assert [f[5, 150, 0] for f in ad.frames] == [180] * 12 and ad.face_quality == 0.5
+    renderer.offer(_face(90, 0.5 + BETTER_BY * 1.5))  # a better face keeps the better backend
+    assert renderer.wait(5).frames[0][5, 150, 0] == 190
+
+
+def test_a_cleared_renderer_takes_no_upgrade():
+    renderer = AdRenderer(_template(), _PaintSwapper())
+    renderer.offer(_face(80, 0.5))
+    renderer.wait(5)
+    renderer.clear()  # consent withdrawn
+    assert not renderer.upgrade(_ShiftSwapper()) and renderer.wait(0) is None
