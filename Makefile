@@ -58,6 +58,7 @@ bench: install-test system-bench
 	$(BIN)/python -m bench.campaign_bench
 	$(BIN)/python -m bench.replay_bench
 	$(BIN)/python -m bench.identity_bench
+	$(BIN)/python -m bench.deepfake_bench
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -6,7 +6,10 @@ Two numbers per swap, over a few sampled ad frames:
   their gradients (HOG, the eigenface idea without a learned model), so lighting and
   position matter less than eyes, brows, glasses and lines. Lower is more like the person.
 - `motion`: how far the ad's face landmarks are from the actor's in that frame, in
-  eye distances. The ad must keep the actor's expression and mouth. Lower is truer.
+  eye distances. The ad must keep the actor's expression. Lower is truer.
+- `mouth`: the ad's gap between the inner lips over the actor's, in frames where the
+  actor's lips are apart. A network that has learnt only one still face pastes a shut
+  mouth over a smile: near the person, but no longer an actor speaking (1 keeps it).
 
 It uses only the face mesh the project already runs; the independent identity judge
 (dlib) checks in the bench whether this measure picks the right swap.
@@ -27,9 +30,13 @@ from models.faceswap.align import ANCHORS, TEMPLATE
 MOTION_POINTS = (33, 133, 159, 145, 362, 263, 386, 374, 70, 105, 300, 334, 1, 61, 291, 13, 14, 0, 17, 152, 234, 454)
 _SIZE = 64
 _HOG = cv2.HOGDescriptor((_SIZE, _SIZE), (16, 16), (8, 8), (8, 8), 9)
-# A trained swap must beat warp's appearance by this much, and may lose this much motion.
+UPPER_LIP, LOWER_LIP, EYE_L, EYE_R = 13, 14, 33, 263
+LIPS_APART = 0.05  # the actor's lip gap, in eye distances, from which the mouth counts as open
+# A trained swap must beat warp's appearance by this much, keep its motion within this factor
+# (plus a floor for landmark noise), and keep at least this share of the actor's lip gap.
 APPEARANCE_MARGIN = 0.02
-MOTION_SLACK = 0.05
+MOTION_FACTOR, MOTION_FLOOR = 1.5, 0.01
+MOUTH_KEPT = 0.5
 
 
 @dataclass(frozen=True)
@@ -39,12 +46,17 @@ class SwapScore:
     appearance: float
     motion: float
     frames: int  # sampled frames in which a face was found
+    mouth: float = float("nan")  # nan when the actor's lips are never apart in the sampled frames
 
     def beats(self, other: SwapScore) -> bool:
         """True when this swap is clearly more like the person and about as true to the actor."""
         if self.frames == 0 or other.frames == 0:
             return self.frames > 0
-        return self.appearance < other.appearance - APPEARANCE_MARGIN and self.motion <= other.motion + MOTION_SLACK
+        closer = self.appearance < other.appearance - APPEARANCE_MARGIN
+        moves = self.motion <= other.motion * MOTION_FACTOR + MOTION_FLOOR
+        bar = MOUTH_KEPT * (1.0 if np.isnan(other.mouth) else min(1.0, other.mouth))
+        speaks = np.isnan(self.mouth) or self.mouth >= bar
+        return bool(closer and moves and speaks)
 
 
 def descriptor(image: np.ndarray, landmarks: np.ndarray) -> np.ndarray | None:
@@ -72,7 +84,7 @@ def score(
     frames: Sequence[np.ndarray], actor: Sequence[np.ndarray], person: np.ndarray, tracker: FaceTracker
 ) -> SwapScore:
     """Measure swapped `frames` against the actor's landmarks in the same frames and the person's reference."""
-    appearance, motion = [], []
+    appearance, motion, mouth = [], [], []
     for frame, actor_points in zip(frames, actor, strict=True):
         face = tracker.track(frame, None)
         if face is None:
@@ -84,6 +96,16 @@ def score(
         eyes = float(np.linalg.norm(actor_points[33] - actor_points[263])) or 1.0
         picked = list(MOTION_POINTS)
         motion.append(float(np.linalg.norm(face.landmarks[picked] - actor_points[picked], axis=1).mean()) / eyes)
+        actor_gap = lip_gap(actor_points)
+        if actor_gap >= LIPS_APART:
+            mouth.append(lip_gap(face.landmarks) / actor_gap)
     if not appearance:
         return SwapScore(appearance=1.0, motion=float("inf"), frames=0)
-    return SwapScore(float(np.median(appearance)), float(np.median(motion)), len(appearance))
+    kept = float(np.median(mouth)) if mouth else float("nan")
+    return SwapScore(float(np.median(appearance)), float(np.median(motion)), len(appearance), kept)
+
+
+def lip_gap(landmarks: np.ndarray) -> float:
+    """The gap between the inner lips, in eye distances."""
+    eyes = float(np.linalg.norm(landmarks[EYE_L] - landmarks[EYE_R])) or 1.0
+    return float(np.linalg.norm(landmarks[UPPER_LIP] - landmarks[LOWER_LIP])) / eyes

@@ -42,21 +42,16 @@ def train(
 
     from models.faceswap import AutoencoderConfig, FaceSwapNet, Trainer, export_onnx
     from models.faceswap.align import as_tensors
-    from models.faceswap.training import CheckpointError
 
     progress = progress or (lambda stage, done, total: None)
     chosen = _device(device)
     out.mkdir(parents=True, exist_ok=True)
     checkpoint = out / "checkpoint.pt"
-    try:
-        trainer = Trainer.resume(checkpoint, chosen) if checkpoint.exists() else None
-    except CheckpointError as exc:
-        raise TrainError(f"{exc} (delete it to start again)") from None
+    trainer = _resumed(checkpoint, chosen)
     config = trainer.net.config if trainer is not None else (AutoencoderConfig.tiny() if tiny else AutoencoderConfig())
     actor = as_tensors(*_actor_crops(template_name, data_dir, config.size, progress))
     person = as_tensors(*_person_crops(faces, config.size, progress))
     trainer = trainer or Trainer(FaceSwapNet(config), chosen)
-    loss = float("nan")
     loss = _fit(trainer, actor, person, steps, 8 if tiny else 16, checkpoint, progress, report)
     onnx = export_onnx(trainer.net, out / "swap.onnx")
     summary = {"template": template_name, "size": config.size, "steps": trainer.steps, "device": chosen}
@@ -75,7 +70,6 @@ def pretrain(
     """Fit the encoder and the actor's decoder on a template alone, into the cache in-call fitting starts from."""
     from models.faceswap import AutoencoderConfig, FaceSwapNet, Trainer
     from models.faceswap.align import as_tensors
-    from models.faceswap.training import CheckpointError
 
     progress = progress or (lambda stage, done, total: None)
     chosen = _device(device)
@@ -83,10 +77,7 @@ def pretrain(
     config = AutoencoderConfig(size=PRETRAINED_SIZE)
     path = pretrained_path(data_dir, template.clip_sha256, config.size)
     path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        trainer = Trainer.resume(path, chosen) if path.exists() else Trainer(FaceSwapNet(config), chosen)
-    except CheckpointError as exc:
-        raise TrainError(f"{exc} (delete it to start again)") from None
+    trainer = _resumed(path, chosen) or Trainer(FaceSwapNet(config), chosen)
     actor = as_tensors(*_actor_crops(template_name, data_dir, config.size, progress))
     loss = _fit(trainer, actor, actor, steps, 16, path, progress, report)
     return {
@@ -112,6 +103,17 @@ def _fit(
             trainer.save(checkpoint)
     trainer.save(checkpoint)
     return loss
+
+
+def _resumed(checkpoint: Path, device: str) -> Any:
+    """The trainer `checkpoint` saved, or None when there is none yet."""
+    from models.faceswap import Trainer
+    from models.faceswap.training import CheckpointError
+
+    try:
+        return Trainer.resume(checkpoint, device) if checkpoint.exists() else None
+    except CheckpointError as exc:
+        raise TrainError(f"{exc} (delete it to start again)") from None
 
 
 def _device(device: str) -> str:

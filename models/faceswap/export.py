@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
@@ -31,7 +32,8 @@ def export_onnx(net: FaceSwapNet, path: Path | BinaryIO, identity: str = "b") ->
     outputs `colour` (N, 3, S, S) and `mask` (N, 1, S, S); N is free. `path` may be an in-memory
     buffer: a participant's network fitted in a call never touches the disk."""
     size = net.config.size
-    one_way = _OneWay(net, identity).to("cpu").eval()
+    # a copy: moving and switching the network itself would pull a CUDA trainer's layers off the GPU mid-training
+    one_way = copy.deepcopy(_OneWay(net, identity)).float().to("cpu").eval()
     with torch.no_grad():
         torch.onnx.export(
             one_way,

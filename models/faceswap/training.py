@@ -41,6 +41,7 @@ class Trainer:
         with torch.autocast(self.device.type, enabled=self.cuda):
             for identity, (faces, masks) in (("a", a), ("b", b)):
                 pick = torch.randint(len(faces), (batch,), generator=self.generator, device=self.device)
+                pick = pick.to(faces.device)  # crops may stay in host memory while the network is on CUDA
                 target, mask = self._prepared(faces[pick]), self._prepared(masks[pick])
                 colour, mask_out = self.net(random_warp(target, self.generator), identity)
                 loss = loss + swap_loss(colour.float(), mask_out.float(), target, mask)

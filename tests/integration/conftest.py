@@ -17,3 +17,17 @@ def recognizer() -> WhisperRecognizer:
 @pytest.fixture(scope="session")
 def speech_dir(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("speech")
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory) -> Path:
+    """A data directory of the module's own."""
+    return tmp_path_factory.mktemp("data")
+
+
+@pytest.fixture(scope="module")
+def template(data_dir):
+    """The built-in default template, built in the module's data directory."""
+    from adengine import MediapipeFaceTracker, TemplateLibrary
+
+    return TemplateLibrary(data_dir, MediapipeFaceTracker).get("default")

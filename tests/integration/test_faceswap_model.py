@@ -74,3 +74,12 @@ def test_the_onnx_export_matches_torch_on_a_batch(data, tmp_path):
 def test_a_size_the_network_cannot_halve_is_refused():
     with pytest.raises(ValueError, match="multiple of 8"):
         AutoencoderConfig(size=36, stages=3)
+
+
+def test_exporting_mid_training_leaves_the_network_as_it_was(tmp_path):
+    """The in-call fitter exports while it trains: the network must stay in training mode, on its device."""
+    net = FaceSwapNet(AutoencoderConfig.tiny()).train()
+    before = {k: v.clone() for k, v in net.state_dict().items()}
+    export_onnx(net, tmp_path / "swap.onnx")
+    assert all(m.training for m in net.modules())
+    assert all(torch.equal(before[k], v) for k, v in net.state_dict().items())

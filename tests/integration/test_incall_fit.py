@@ -22,11 +22,6 @@ from tests.support import faces
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture(scope="module")
-def template(tmp_path_factory):
-    return Services(tmp_path_factory.mktemp("fit") / "data").template("default")
-
-
 def _feed(fitter: FaceFitter, n: int, seed: int = 0) -> None:
     """A moving webcam of Hopper at 15 fps, looked at 5 times a second, as the relay's face worker does."""
     bank = FaceBank("hopper", MediapipeFaceTracker(), consent=True, on_crop=fitter.add)

@@ -19,8 +19,6 @@ import yaml
 from adengine.facebank import assess_image
 from adengine.onnxswap import OnnxSwapper
 from adengine.swapper import Swapper
-from adengine.template import TemplateLibrary
-from adengine.tracker import MediapipeFaceTracker
 from models.faceswap.align import alignment
 from models.registry import ModelError
 from tests.support.faces import HOPPER_FACE, hopper, portrait
@@ -69,16 +67,6 @@ def source_model(folder: Path, size: int = 128) -> Path:
         ["output"],
     )
     return declare(folder, size, PLAIN | {"name": "target"}, PLAIN | {"name": "source"}, PLAIN | {"name": "output"})
-
-
-@pytest.fixture(scope="module")
-def data_dir(tmp_path_factory) -> Path:
-    return tmp_path_factory.mktemp("data")
-
-
-@pytest.fixture(scope="module")
-def template(data_dir):
-    return TemplateLibrary(data_dir, MediapipeFaceTracker).get("default")
 
 
 @pytest.fixture(scope="module")

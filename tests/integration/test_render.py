@@ -16,20 +16,9 @@ from adengine.label import DisclosureLabel
 from adengine.media import read_clip
 from adengine.renderer import AdRenderer
 from adengine.template import TemplateLibrary
-from adengine.tracker import MediapipeFaceTracker
 from tests.support.faces import ASTRONAUT_FACE, HOPPER_FACE, astronaut, dark, hopper, noise_image, portrait, small
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-def data_dir(tmp_path_factory) -> Path:
-    return tmp_path_factory.mktemp("data")
-
-
-@pytest.fixture(scope="module")
-def template(data_dir):
-    return TemplateLibrary(data_dir, MediapipeFaceTracker).get("default")
 
 
 @pytest.fixture(scope="module")
