@@ -63,6 +63,7 @@ def test_a_call_is_recorded_while_both_agree(tmp_path):
             streams = sorted((s.type, s.codec_context.name) for s in container.streams)
             assert streams == [("audio", "opus"), ("video", "h264")]
             frames = sum(1 for _ in container.decode(video=0))
-            assert container.duration / 1e6 > 8.0 and frames > 60, (name, container.duration, frames)
+            # the whole 7 s ad lies between agreeing and withdrawing; how soon the phrase fires after agreeing varies
+            assert container.duration / 1e6 > 7.0 and frames > 60, (name, container.duration, frames)
 
     replay_matches_the_live_call(folder, data, tmp_path / "replay.mp4")
