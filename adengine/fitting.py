@@ -82,6 +82,9 @@ class FaceFitter:
             return
         copy = crop_copy(crop)
         with self._lock:
+            if self._stop.is_set():  # closed while copying: close() has already wiped what it held
+                _wipe(copy)
+                return
             self._added += 1
             if self._added % HOLD_BACK_EVERY == 0:
                 d = criterion.descriptor(copy.image, copy.landmarks)

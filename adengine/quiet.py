@@ -5,6 +5,12 @@ They print INFO and WARNING lines on every model load and first inference
 which would bury a CLI's one-line errors. Environment variables do not reach
 those loggers, so file descriptor 2 is pointed at /dev/null around the calls.
 Python exceptions are unaffected: they are raised, not printed, inside.
+
+Descriptor 2 belongs to the whole process, so anything else written to it while
+another thread is muted is lost too: a server's log lines among them. `real_stderr()`
+is a text stream on a private duplicate of the real stderr, taken once (never the
+muted one): a program's log handler and `sys.stderr` point there
+(callbridge/config/logs.py) and keep writing whoever mutes.
 """
 
 from __future__ import annotations
@@ -13,10 +19,23 @@ import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TextIO
 
 _lock = threading.Lock()
 _depth = 0
 _saved_fd: int | None = None
+_real: TextIO | None = None
+
+
+def real_stderr() -> TextIO:
+    """A line-buffered text stream on the process's real stderr, which muting never redirects."""
+    global _real
+    with _lock:
+        if _real is None:
+            # while muted, descriptor 2 is /dev/null and the saved one is the real stderr
+            fd = os.dup(_saved_fd if _depth > 0 and _saved_fd is not None else 2)
+            _real = open(fd, "w", buffering=1, encoding="utf-8", errors="backslashreplace", closefd=True)  # noqa: SIM115
+        return _real
 
 
 @contextmanager

@@ -4,10 +4,15 @@ It renders in a background thread as soon as it is given a usable face, and
 again when a clearly better face arrives, so that the ad is ready before the
 trigger phrase is finished. Frames can be streamed while rendering once the
 render is far enough ahead of playback. Every frame carries the disclosure label.
+
+A render that fails is restarted once at once, with the `fallback` swap when one is
+given (the relay falls back from a trained swap to warp), and any later offer restarts a
+failed render whatever the face's quality.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Iterator
@@ -23,8 +28,10 @@ from adengine.template import AdTemplate
 if TYPE_CHECKING:
     from adengine.facebank import FaceCrop
 
+log = logging.getLogger(__name__)
 BETTER_BY = 0.1  # a new face must beat the rendered one's quality score by this much
 _SAFETY = 1.25  # rendering speed may dip this much while streaming
+MAX_RESTARTS = 1  # a failed render is tried again this many times at once
 
 
 @dataclass
@@ -40,8 +47,9 @@ class RenderedAd:
 
 
 class _Job:
-    def __init__(self, face: FaceCrop, total: int) -> None:
+    def __init__(self, face: FaceCrop, total: int, attempt: int = 0) -> None:
         self.face = face
+        self.attempt = attempt
         self.frames: list[np.ndarray] = []
         self.total = total
         self.cancelled = False
@@ -56,11 +64,17 @@ class AdRenderer:
     """Background renderer of one template for one participant."""
 
     def __init__(
-        self, template: AdTemplate, swapper: Swapper | None = None, label: DisclosureLabel | None = None
+        self,
+        template: AdTemplate,
+        swapper: Swapper | None = None,
+        label: DisclosureLabel | None = None,
+        fallback: Swapper | None = None,
     ) -> None:
         self.template = template
         self.swapper = swapper or WarpSwapper()
         self.label = label or DisclosureLabel()
+        self.fallback = fallback  # the swap a failed render restarts with (None: the same one)
+        self.restarts = 0
         self._job: _Job | None = None
         self._lock = threading.Lock()
 
@@ -68,7 +82,8 @@ class AdRenderer:
         """Start a render with `face` if there is none yet or it is clearly better. True if started."""
         with self._lock:
             current = self._job
-            if current is not None and face.quality.score < current.face.quality.score + BETTER_BY:
+            failed = current is not None and current.error is not None
+            if current is not None and not failed and face.quality.score < current.face.quality.score + BETTER_BY:
                 return False
             if current is not None:
                 current.cancelled = True
@@ -91,7 +106,7 @@ class AdRenderer:
     def render(self, face: FaceCrop) -> RenderedAd:
         """Render `face` now, in the calling thread (the CLI's path)."""
         job = _Job(face, len(self.template.frames))
-        self._run(job)
+        self._attempt(job)
         return self._result(job)
 
     @property
@@ -140,29 +155,66 @@ class AdRenderer:
         with self._lock:
             job, self._job = self._job, None
         if job is not None:
-            job.cancelled = True
-            for frame in job.frames:
-                frame.fill(0)
-            job.frames.clear()
+            with job.grew:  # a frame being made now is zeroed by the render thread itself
+                job.cancelled = True
+                for frame in job.frames:
+                    frame.fill(0)
+                job.frames.clear()
+                job.grew.notify_all()
 
-    def _run(self, job: _Job) -> None:
+    def _run(self, job: _Job | None) -> None:
+        while job is not None:
+            job = self._attempt(job)
+
+    def _attempt(self, job: _Job) -> _Job | None:
+        """Render `job`; the job that restarts it when it failed and may be tried again."""
         try:
             swap = self.swapper.bind(job.face, self.template.track)
             start = time.perf_counter()
             for i, frame in enumerate(self.template.frames):
                 if job.cancelled:
-                    return
+                    return None
                 out = self.label.apply(swap(i, frame))
                 with job.grew:
+                    if job.cancelled:  # cleared while this frame was made
+                        out.fill(0)
+                        return None
                     job.frames.append(out)
                     job.grew.notify_all()
             job.render_ms = (time.perf_counter() - start) * 1000.0
-        except BaseException as exc:  # reported through wait()/ready, never lost
+            return None
+        except Exception as exc:  # reported through wait()/ready, never lost
             job.error = exc
+            return self._restart(job, exc)
+        except BaseException as exc:
+            job.error = exc
+            return None
         finally:
             job.done.set()
             with job.grew:
                 job.grew.notify_all()
+
+    def _restart(self, failed: _Job, exc: Exception) -> _Job | None:
+        with self._lock:
+            if self._job is not failed or failed.cancelled or failed.attempt >= MAX_RESTARTS:
+                return None
+            fallback = self.fallback is not None and self.swapper is not self.fallback
+            if fallback and self.fallback is not None:
+                self.swapper = self.fallback
+            job = self._job = _Job(failed.face, failed.total, failed.attempt + 1)
+            self.restarts += 1
+        with failed.grew:
+            for frame in failed.frames:
+                frame.fill(0)
+            failed.frames.clear()
+        log.warning(
+            "a render of template %r failed (%s: %.200s); restarting it%s",
+            self.template.meta.name,
+            type(exc).__name__,
+            exc,
+            f" with {self.swapper.name}" if fallback else "",
+        )
+        return job
 
     def _result(self, job: _Job) -> RenderedAd:
         if job.error is not None:

@@ -15,10 +15,16 @@ only one face is in view. `max_faces=1` saves that, and the face kept is then
 the one the detector scored highest when found (per-frame costs:
 docs/experiments.md, 'Face tracker cost').
 
+`faces()` reports every face found instead (unsmoothed, largest first), for a
+caller that decides itself whose face it wants: the face bank harvests only the
+face consistent with the participant's own earlier ones (adengine/identity.py).
+
 Not thread-safe: one tracker per stream.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 
@@ -118,12 +124,8 @@ class MediapipeFaceTracker:
 
     def track(self, frame: np.ndarray, timestamp_s: float | None = None) -> Face | None:
         """The most prominent face in `frame`, smoothed over time when timestamps are given."""
-        if self._closed:
-            raise RuntimeError("tracker is closed")
-        frame = check_frame(frame)
+        frame, result = self._mesh_of(frame)
         height, width = frame.shape[:2]
-        with native_stderr_muted():
-            result = self._mesh.process(frame)
         if not result.multi_face_landmarks:
             self._lose()
             return None
@@ -155,6 +157,34 @@ class MediapipeFaceTracker:
             confidence=self._confidence,
         )
 
+    def _mesh_of(self, frame: np.ndarray) -> tuple[np.ndarray, Any]:
+        """The checked frame and the face mesh's result for it."""
+        if self._closed:
+            raise RuntimeError("tracker is closed")
+        frame = check_frame(frame)
+        with native_stderr_muted():
+            return frame, self._mesh.process(frame)
+
+    def faces(self, frame: np.ndarray) -> list[Face]:
+        """Every face the mesh finds (up to `max_faces`), unsmoothed, largest first, each with its
+        detector score. Leaves `track`'s smoothing alone."""
+        frame, result = self._mesh_of(frame)
+        height, width = frame.shape[:2]
+        if not result.multi_face_landmarks:
+            return []
+        found = []
+        detections = self._detections(frame)
+        for mesh_face in result.multi_face_landmarks:
+            points = np.array([(p.x * width, p.y * height) for p in mesh_face.landmark], dtype=np.float32)
+            if points.shape != (N_LANDMARKS, 2):
+                raise RuntimeError(f"face mesh gave {points.shape[0]} landmarks, expected {N_LANDMARKS}")
+            box = landmark_box(points)
+            confidence = max((score for det, score in detections if _overlap(det, box) > 0.5), default=0.0)
+            found.append(
+                Face(box=box, landmarks=points, pose=estimate_pose(points, (width, height)), confidence=confidence)
+            )
+        return sorted(found, key=lambda f: -f.box[2] * f.box[3])
+
     def _smooth(self, raw: np.ndarray, timestamp_s: float | None, scale: float) -> np.ndarray:
         if self._filter is None or self.static or timestamp_s is None:
             # Without times there is no rate to filter at; stale state must not
@@ -174,16 +204,19 @@ class MediapipeFaceTracker:
         A face the mesh follows but the detector does not see (a strong turn,
         for one) is still reported, with confidence 0.
         """
+        return max((score for det, score in self._detections(frame) if _overlap(det, box) > 0.5), default=0.0)
+
+    def _detections(self, frame: np.ndarray) -> list[tuple[tuple[float, float, float, float], float]]:
+        """The face detector's (box, score) pairs."""
         height, width = frame.shape[:2]
         with native_stderr_muted():
             result = self._detector.process(frame)
-        best = 0.0
+        found = []
         for detection in result.detections or ():
             rel = detection.location_data.relative_bounding_box
-            det_box = (rel.xmin * width, rel.ymin * height, rel.width * width, rel.height * height)
-            if _overlap(det_box, box) > 0.5:
-                best = max(best, float(detection.score[0]))
-        return best
+            box = (rel.xmin * width, rel.ymin * height, rel.width * width, rel.height * height)
+            found.append((box, float(detection.score[0])))
+        return found
 
     def _lose(self) -> None:
         if self._filter is not None:

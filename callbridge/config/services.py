@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -13,14 +14,19 @@ import numpy as np
 from adengine import AdTemplate, DisclosureLabel, MediapipeFaceTracker, TemplateError, TemplateLibrary
 from adengine.fitting import FitSettings
 from callbridge.config import phrase_check
-from callbridge.config.campaign import Campaign, TemplateRecord
+from callbridge.config.campaign import Campaign, CampaignError, TemplateRecord
 from callbridge.config.pretrained import load_pretrained, resolve_fit_device
-from callbridge.config.store import Store
+from callbridge.config.store import LogWriteError, Store
 from callbridge.ingest import resolve_inside
+from models.registry import ModelError, check_models
 from triggers import WhisperRecognizer
 
 log = logging.getLogger(__name__)
 PLAIN_LABEL = DisclosureLabel(text="advertisement")  # the plain template shows nobody's face
+
+
+class StartError(ValueError):
+    """The relay cannot start as asked; the message names the fix."""
 
 
 class RecognizerPool:
@@ -69,6 +75,26 @@ class Services:
         if device is None:
             return None
         return FitSettings(device=device, pretrained=load_pretrained(self.data_dir, template.clip_sha256))
+
+    def check_start(self, models: bool = True, log_days: int | None = None) -> None:
+        """Before serving: every model file the relay loads is there and as declared (with `models`),
+        and the log retention is applied. StartError naming the fix otherwise."""
+        try:
+            if models:
+                check_models(self.model)
+            self.apply_retention(log_days)
+        except (ModelError, CampaignError, LogWriteError, sqlite3.Error, OSError) as exc:
+            raise StartError(str(exc)) from exc
+
+    def apply_retention(self, days: int | None = None) -> int:
+        """Set the log retention (days; None keeps the stored setting) and purge the consent-log and
+        ad-play rows older than it now; how many were purged. The relay purges again every hour."""
+        if days is not None:
+            self.store.set_retention_days(days)
+        purged = self.store.purge_expired()
+        if purged:
+            log.info("purged %d log rows older than %d days", purged, self.store.retention_days())
+        return purged
 
     def load(self) -> None:
         """Load what the first call needs (models, the campaign's templates); blocking."""

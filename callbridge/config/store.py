@@ -3,10 +3,16 @@
 No face data is ever written here. Every connection is short-lived and each
 change is one transaction, so the file is never left half-written; every
 campaign change bumps the revision that running servers poll.
+
+A consent-log row that cannot be written (a full disk, a locked or broken file) is
+a `LogWriteError`, which the web side turns into a clean refusal of the join or the
+consent change. An ad-play row that cannot be written is only logged: the ad has
+played by then, and the call goes on.
 """
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
 import time
@@ -19,9 +25,16 @@ from typing import Any, Literal
 from callbridge.config import schema
 from callbridge.config.campaign import Campaign, CampaignError, Conflict, NotFound, PhraseRule, TemplateRecord
 
+log = logging.getLogger(__name__)
 LogKind = Literal["consent", "ads"]
+# What a full disk, a locked, unreadable or corrupt file raise (a constraint broken by a caller is a bug instead).
+_WRITE_FAILURES = (sqlite3.OperationalError, sqlite3.DatabaseError, OSError)
 _TEMPLATE_COLUMNS = tuple(f.name for f in fields(TemplateRecord))
 _EDITABLE = {"title", "tagline", "licence", "max_duration_s", "fallback"}
+
+
+class LogWriteError(RuntimeError):
+    """A consent-log row could not be written; the message says why in plain words."""
 
 
 class Store:
@@ -195,8 +208,17 @@ class Store:
     # ------------------------------------------------------------------ logs
 
     def log_consent(self, room: str, participant: str, consent: bool) -> None:
-        with self._connect() as db:
-            db.execute("INSERT INTO consent_log VALUES (?, ?, ?, ?)", (time.time(), room, participant, int(consent)))
+        """Record a join's consent or a change of it; LogWriteError when the row cannot be written
+        (consent that cannot be recorded must not be acted on)."""
+        try:
+            with self._connect() as db:
+                db.execute(
+                    "INSERT INTO consent_log VALUES (?, ?, ?, ?)", (time.time(), room, participant, int(consent))
+                )
+        except _WRITE_FAILURES as exc:
+            if _is_bug(exc):
+                raise
+            raise LogWriteError(f"the consent log cannot be written ({_why(exc)})") from exc
 
     def log_ad(
         self,
@@ -207,12 +229,20 @@ class Store:
         personalised: bool,
         start: float,
         end: float | None,
-    ) -> None:
-        with self._connect() as db:
-            db.execute(
-                "INSERT INTO ad_plays VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (start, end, room, participant, template, phrase, int(personalised)),
-            )
+    ) -> bool:
+        """Record an ad that played; False (and a warning in the log) when it cannot be written."""
+        try:
+            with self._connect() as db:
+                db.execute(
+                    "INSERT INTO ad_plays VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (start, end, room, participant, template, phrase, int(personalised)),
+                )
+        except _WRITE_FAILURES as exc:
+            if _is_bug(exc):
+                raise
+            log.warning("room %s: the ad-play log cannot be written (%s); the ad played all the same", room, _why(exc))
+            return False
+        return True
 
     def log(self, kind: LogKind, limit: int = 200) -> list[dict[str, Any]]:
         """The newest rows of one log, newest first."""
@@ -259,6 +289,17 @@ class Store:
         with self._connect() as db:
             _set_meta(db, "retention_days", str(days))
         return days
+
+
+def _is_bug(exc: BaseException) -> bool:
+    return isinstance(exc, sqlite3.IntegrityError | sqlite3.ProgrammingError | sqlite3.InterfaceError)
+
+
+def _why(exc: BaseException) -> str:
+    """A failed write in plain words: SQLite's message ("database or disk is full") or the OS's."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return str(exc) or type(exc).__name__
 
 
 def _rules(db: sqlite3.Connection) -> list[PhraseRule]:

@@ -5,6 +5,11 @@ mid-stream would make every encoder start over) and converted to YUV once, on a
 worker thread, then handed to the program on the event loop at the ad's frame
 rate (the template's, no faster than the live video it stands in for). The
 soundtrack goes out as 20 ms, 48 kHz stereo frames in the live audio's place.
+
+A personalised ad shows a participant's face only while they consent: `AdMedia.allowed`
+is asked before the first frame is made, right before the ad goes on air, and before
+every frame is converted and again as it is handed over. Once it says no, the break
+stops at once (picture and sound) and the program goes back to live.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ import asyncio
 import logging
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 import av
@@ -48,6 +53,8 @@ class AdMedia:
     # drawn again after letterboxing to another size, so the label is never scaled
     # below its minimum size (Chrome lowers its send resolution under load)
     label: DisclosureLabel | None = None
+    # whether the frames may still air (consent not withdrawn since they were chosen); None: always
+    allowed: Callable[[], bool] | None = field(default=None, repr=False)
 
     @property
     def duration_s(self) -> float:
@@ -146,6 +153,17 @@ class AdBreak:
     def cancel(self) -> None:
         self._cancelled.set()
 
+    def permitted(self) -> bool:
+        """True while the ad may air; once its media is no longer allowed, the break is cancelled."""
+        if self._cancelled.is_set():
+            return False
+        allowed = self.media.allowed
+        if allowed is not None and not allowed():
+            self._cancelled.set()
+            log.info("an ad of %r stops: its face is no longer allowed on air", self.media.template)
+            return False
+        return True
+
     @property
     def cancelled(self) -> bool:
         return self._cancelled.is_set()
@@ -156,9 +174,9 @@ class AdBreak:
         Done after the trigger, on a busy media thread, this work lengthened the
         trigger-to-ad path (docs/experiments.md, "Ad start"). False if the ad has no frames.
         """
-        if self._first is None:
+        if self._first is None and self.permitted():
             rgb = next(self._frames, None)
-            self._first = None if rgb is None else self._fit(rgb)
+            self._first = None if rgb is None or not self.permitted() else self._fit(rgb)
         return self._first is not None
 
     async def play(self, on_start: Callable[[float], None]) -> None:
@@ -167,6 +185,8 @@ class AdBreak:
         started = asyncio.Event()
 
         def hand_over(frame: av.VideoFrame) -> None:
+            if not self.permitted():  # withdrawn while this frame was on its way to the event loop
+                return
             first = self.first_frame_t is None
             # No keyframe at the cut to the ad: a keyframe arrives later, and the
             # label is readable from the first inter frame (docs/experiments.md, "Ad start").
@@ -181,10 +201,15 @@ class AdBreak:
 
         if self._first is None and not await asyncio.to_thread(self.prepare):
             return
+        if not self.permitted():  # withdrawn between the trigger and now: this break never airs
+            self._first = None
+            return
         self.video.on_air = self.audio.on_air = True
         try:
             assert self._first is not None
             hand_over(self._first)
+            if not started.is_set():  # refused at the very first frame: nothing aired
+                return
             # The soundtrack is converted while the first picture goes out, not before it; it catches up.
             video = asyncio.to_thread(self._video_thread, loop, hand_over)
             await asyncio.gather(video, self._play_audio(started))
@@ -203,6 +228,8 @@ class AdBreak:
         """Frames after the first, each at its time from the first frame's."""
         start, last = self._first_frame_mono, 0
         for i, rgb in enumerate(self._frames, start=1):
+            if not self.permitted():
+                return
             frame = self._fit(rgb)
             if self.clock.wait_until(self._cancelled, start + i / self.fps):
                 return

@@ -3,6 +3,12 @@
 Only the newest frame is kept: while the worker looks at one frame, later ones
 replace each other in a single slot. The worker looks at most `max_fps` times a
 second, so when the CPU is busy it simply samples less and never falls behind.
+
+A failure (the tracker raising) restarts the worker's face bank with a new tracker;
+consent and the participant's identity (whose face to harvest) carry over, and the
+old bank's crops are wiped. Failures in a row are retried after a
+pause that doubles up to `MAX_BACKOFF_S`, logged with a traceback only the first time,
+and a tracker that cannot even be made again leaves the worker waiting, not dead.
 """
 
 from __future__ import annotations
@@ -15,12 +21,15 @@ from collections.abc import Callable
 import av
 
 from adengine import FaceBank, FaceCrop
+from adengine.facebank import ConsentError
 
 log = logging.getLogger(__name__)
 # Once the bank holds a face this good, looking once a second is enough: it
 # frees CPU for speech while still catching a better face.
 SETTLED_QUALITY = 0.9
 SETTLED_INTERVAL_S = 1.0
+BACKOFF_S = 0.5  # pause after a second failure in a row; doubles with each further one ...
+MAX_BACKOFF_S = 30.0  # ... up to this
 BankFactory = Callable[[], FaceBank]
 FaceSink = Callable[[FaceCrop], None]  # the bank's best face, after each kept crop
 
@@ -37,6 +46,7 @@ class FaceWorker:
         self._cond = threading.Condition()
         self._closing = False
         self.restarts = 0
+        self.failures_in_a_row = 0
         self.examined = 0
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
@@ -88,15 +98,38 @@ class FaceWorker:
     def _run(self) -> None:
         while (item := self._take()) is not None:
             began = time.monotonic()
+            pause = 0.0
             try:
                 self._examine(*item)
-            except Exception:
+                self.failures_in_a_row = 0
+            except Exception as exc:
                 self.restarts += 1
-                log.exception("face worker failed; restarting its tracker (restart %d)", self.restarts)
-                self._restart()
-            rest = self._pause() - (time.monotonic() - began)
+                self.failures_in_a_row += 1
+                pause = self._failed(exc)
+            rest = max(pause, self._pause()) - (time.monotonic() - began)
             if rest > 0:
-                time.sleep(rest)
+                with self._cond:
+                    self._cond.wait_for(lambda: self._closing, timeout=rest)
+
+    def _failed(self, exc: Exception) -> float:
+        """Log a failure, restart the bank; the pause before the next frame (0 after a first failure)."""
+        n = self.failures_in_a_row
+        pause = 0.0 if n == 1 else min(MAX_BACKOFF_S, BACKOFF_S * 2 ** (n - 2))
+        if n == 1:
+            log.exception("face worker failed; restarting its tracker (restart %d)", self.restarts)
+        else:
+            log.error(
+                "face worker failed again (%d in a row: %s: %.200s); restarting its tracker, next look in %.1f s",
+                n,
+                type(exc).__name__,
+                exc,
+                pause,
+            )
+        try:
+            self._restart()
+        except Exception as again:  # e.g. the face mesh cannot be loaded: keep the old bank, try later
+            log.error("face worker could not make a new tracker (%s: %.200s)", type(again).__name__, again)
+        return pause
 
     def _pause(self) -> float:
         best = self._bank.best()
@@ -108,8 +141,12 @@ class FaceWorker:
             return
         self.examined += 1
         rgb = frame.to_ndarray(format="rgb24")
-        kept = self._bank.offer(rgb, t)
-        rgb.fill(0)  # the copy held a face; wipe it rather than leave it to the allocator
+        try:
+            kept = self._bank.offer(rgb, t)
+        except ConsentError:  # withdrawn since the check above: nothing was looked at
+            return
+        finally:
+            rgb.fill(0)  # the copy held a face; wipe it rather than leave it to the allocator
         if kept is not None:
             best = self._bank.best()
             if best is not None:
@@ -121,6 +158,7 @@ class FaceWorker:
             self._bank = self._make_bank()
             if consent:
                 self._bank.grant_consent()
+                self._bank.take_identity(old)  # who the participant is survives; their crops do not
         try:
             old.clear()  # wipes the crops first; only the tracker's reset can fail here
         except Exception:

@@ -9,6 +9,7 @@ here, in RAM, and `close()` (leave, disconnect) or withdrawn consent wipes it.
 from __future__ import annotations
 
 import functools
+import itertools
 import logging
 import threading
 import time
@@ -21,7 +22,7 @@ from adengine import BETTER_BY, AdRenderer, FaceBank, FaceCrop, MediapipeFaceTra
 from adengine.criterion import SwapScore
 from adengine.facebank import crop_copy
 from adengine.fitting import FaceFitter
-from adengine.swapper import Swapper
+from adengine.swapper import Swapper, WarpSwapper
 from callbridge.config.campaign import Campaign
 from callbridge.config.services import PLAIN_LABEL, Services
 from callbridge.media.adbreak import MAX_AD_S, AdMedia
@@ -34,6 +35,9 @@ log = logging.getLogger(__name__)
 READY_WAIT_S = 1.0
 # Audio arrives every 20 ms in a call, and the engine takes new phrases with the next chunk.
 PHRASES_WAIT_S = 0.5
+# Consent epochs, unique in the process: a withdrawal or a close starts a new one, and anything
+# made from the face before it (an ad about to air, a fitted swap handed on late) is void.
+_EPOCHS = itertools.count(1)
 
 
 class ParticipantPipeline:
@@ -63,9 +67,18 @@ class ParticipantPipeline:
         self._fitter: FaceFitter | None = None  # the trained swap being fitted in RAM, for one template
         self._fit_checked = False  # whether fitting is on has been decided
         self._trained: tuple[str, Swapper] | None = None  # (template, swap) once it beat warp
-        self.speech = SpeechWorker(self._make_engine, on_speech, name=f"speech-{name}")
-        self.faces = FaceWorker(self._make_bank, self._on_face, name=f"faces-{name}")
-        self.faces.set_consent(consent)
+        self._epoch = next(_EPOCHS)  # changes at every withdrawal and at close, before anything is wiped
+        try:
+            self.speech = SpeechWorker(self._make_engine, on_speech, name=f"speech-{name}")
+            try:
+                self.faces = FaceWorker(self._make_bank, self._on_face, name=f"faces-{name}")
+                self.faces.set_consent(consent)
+            except BaseException:
+                self.speech.close()  # a face worker that cannot start must not leave the speech thread running
+                raise
+        except BaseException:
+            services.recognizers.release(self._recognizer)
+            raise
 
     @property
     def consent(self) -> bool:
@@ -78,11 +91,17 @@ class ParticipantPipeline:
         self.faces.offer(frame, received_t)
 
     def set_consent(self, consent: bool) -> None:
+        if not consent:
+            self._epoch = next(_EPOCHS)  # first: an ad of this face checks it before every frame it airs
         self.faces.set_consent(consent)
         if not consent:
             had = self._wipe_renders()
             if had:
                 self._face_news(None)
+
+    def airing_allowed(self, epoch: int) -> bool:
+        """True while nothing has withdrawn (or closed) since `epoch`: a personalised frame may still air."""
+        return epoch == self._epoch and not self._closed
 
     def set_campaign(self, campaign: Campaign) -> None:
         """Listen for the new phrases; render new or changed templates with the face already held."""
@@ -106,6 +125,7 @@ class ParticipantPipeline:
 
     def ad_media(self, template_name: str) -> AdMedia | None:
         """What to play for a trigger: this person's render, else the template's fallback."""
+        epoch = self._epoch  # before looking at any render: a withdrawal from now on voids this ad
         template = self._services.template(template_name)
         meta = template.meta
         renderer = self._renderers.get(template_name) if self.consent else None
@@ -134,6 +154,7 @@ class ParticipantPipeline:
             title=meta.title,
             tagline=meta.tagline,
             label=label,
+            allowed=functools.partial(self.airing_allowed, epoch) if personalised else None,
         )
 
     def _why_plain(self, renderer: AdRenderer | None) -> str:
@@ -147,6 +168,7 @@ class ParticipantPipeline:
         """Stop the workers and wipe every face, crop and render of this participant."""
         with self._lock:
             self._closed = True
+            self._epoch = next(_EPOCHS)
         try:
             self.speech.close()
             self.faces.close()
@@ -162,14 +184,22 @@ class ParticipantPipeline:
 
     def _on_face(self, best: FaceCrop) -> None:
         """Pre-render every campaign template with a private copy of the best face."""
+        if best is not self._best and not self._harvested_now(best):
+            return  # a face from before a withdrawal (or from a face bank since replaced)
         with self._rendering:
             for name in list(self._templates):
                 self._prerender(name, best)
 
     def _on_crop(self, crop: FaceCrop) -> None:
+        if not self._harvested_now(crop):
+            return  # tracked before a withdrawal: never handed to a fitter made after it
         fitter = self._fitter_now()
         if fitter is not None:
-            fitter.add(crop)
+            fitter.add(crop)  # a fitter closed meanwhile refuses it
+
+    def _harvested_now(self, crop: FaceCrop) -> bool:
+        """True when `crop` comes from the face bank as it is now (no wipe since it was tracked)."""
+        return not self._closed and self.consent and crop.generation == self.faces.bank.generation
 
     def _fitter_now(self) -> FaceFitter | None:
         """The fitter of this participant's trained swap, made at the first kept crop if fitting is on."""
@@ -178,6 +208,7 @@ class ParticipantPipeline:
                 return self._fitter
             self._fit_checked = True
             names = list(self._templates)
+            epoch = self._epoch
         if not names:
             return None
         try:
@@ -188,19 +219,24 @@ class ParticipantPipeline:
             return None
         if settings is None:
             return None
-        fitter = FaceFitter(template, settings, functools.partial(self._on_fitted, names[0]), _static_tracker)
+        on_better = functools.partial(self._on_fitted, names[0], epoch=epoch)
+        fitter = FaceFitter(template, settings, on_better, _static_tracker)
         with self._lock:
-            if self._closed or not self.consent or self._fitter is not None:
+            if self._closed or not self.consent or self._fitter is not None or epoch != self._epoch:
                 fitter.close()
                 return self._fitter
             self._fitter = fitter
         return fitter
 
-    def _on_fitted(self, name: str, swapper: Swapper, score: SwapScore) -> None:
-        """The trained swap beat warp on the criterion: render this template's ad with it."""
+    def _on_fitted(self, name: str, swapper: Swapper, score: SwapScore, epoch: int | None = None) -> None:
+        """The trained swap beat warp on the criterion: render this template's ad with it.
+
+        `epoch` is the consent epoch the fitter was made in: a swap fitted before a withdrawal is
+        dropped, even when consent has been given again since.
+        """
         with self._rendering:
             with self._lock:
-                if self._closed or not self.consent:
+                if self._closed or not self.consent or (epoch is not None and epoch != self._epoch):
                     return
                 self._trained = (name, swapper)
                 renderer = self._renderers.get(name)
@@ -226,35 +262,46 @@ class ParticipantPipeline:
         if current is not None and best.quality.score < current.face_quality + BETTER_BY:
             return
         copy = crop_copy(best)
-        finished = renderer.wait(0) if renderer.ready else None
-        if renderer.offer(copy):
-            if finished is not None:
-                self._previous[name] = finished
-            log.info("%s: pre-rendering %r with a face of quality %.2f", self.name, name, copy.quality.score)
-            with self._lock:
-                late = self._closed
-                if not late:
-                    self._faces_held.append(copy)
-                    self._best = copy
-            if late:
-                renderer.clear()
-                wipe(copy)
-                return
-            self._face_news(copy.quality.score)
-        else:
+        with self._lock:
+            # Checked, started and held in one step: a withdrawal either comes before (and the face
+            # is dropped here) or after (and its wipe finds the copy and the render).
+            live = (
+                not self._closed
+                and self.consent
+                and self._renderers.get(name) is renderer
+                and (best is self._best or best.generation == self.faces.bank.generation)
+            )
+            finished = renderer.wait(0) if live and renderer.ready else None
+            started = live and renderer.offer(copy)
+            if started:
+                if finished is not None:
+                    self._previous[name] = finished
+                self._faces_held.append(copy)
+                self._best = copy
+                self._face_news(copy.quality.score)  # in order with a withdrawal's "no face"
+        if not started:
             wipe(copy)
+            return
+        log.info("%s: pre-rendering %r with a face of quality %.2f", self.name, name, copy.quality.score)
 
     def _renderer(self, name: str) -> AdRenderer | None:
         with self._lock:
             if self._closed:
                 return None
+            if name in self._renderers:
+                return self._renderers[name]
+        try:
+            template = self._services.template(name)  # may read and track a clip: not under the lock
+        except Exception:
+            log.exception("template %r cannot be rendered", name)
+            return None
+        with self._lock:
+            if self._closed:
+                return None
             if name not in self._renderers:
                 trained = self._trained[1] if self._trained is not None and self._trained[0] == name else None
-                try:
-                    self._renderers[name] = AdRenderer(self._services.template(name), trained)
-                except Exception:
-                    log.exception("template %r cannot be rendered", name)
-                    return None
+                # a render that fails is restarted once; a failing trained swap falls back to warp
+                self._renderers[name] = AdRenderer(template, trained, fallback=WarpSwapper())
             return self._renderers[name]
 
     def _wipe_renders(self) -> bool:
