@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from callbridge.cli.exits import EXIT_BAD_INPUT
+from callbridge.web import exposure
 
 HELP = """Runs the WebRTC relay and its pages. Open http://HOST:PORT/room/NAME in two
 browsers, tick the consent box, join, and say a trigger phrase ("dinner tonight"):
@@ -46,20 +47,40 @@ def add_parser(sub: Any) -> None:
         help="play the recordings (and videos) in DIR in a loop into room 'exhibit', as participants; "
         "visitors can join and trigger ads too, and /kiosk/exhibit shows it fullscreen",
     )
+    p.add_argument(
+        "--log-speech",
+        action="store_true",
+        help="write recognised speech (what a trigger heard) into the relay's log; by default it is withheld",
+    )
+    p.add_argument(
+        "--log-days",
+        type=_days,
+        metavar="N",
+        help="keep consent-log and ad-play-log rows N days, purged at start and hourly (default: the stored "
+        "setting, 30 unless changed on the admin page); the relay's own log goes to stderr only",
+    )
+    exposure.add_arguments(p)  # --room-key, --allow-origin, --tls, --max-per-room, --max-rooms, --max-sockets
     p.set_defaults(run=run)
+
+
+def _days(text: str) -> int:
+    from callbridge.config.logs import days
+
+    return days(text)
 
 
 def run(args: argparse.Namespace) -> int:
     from aiohttp import web
 
     from callbridge.config.admin_token import ENV, FILE, load_admin_token
+    from callbridge.config.logs import setup as setup_logs
     from callbridge.config.pretrained import resolve_fit_device
-    from callbridge.config.services import Services
+    from callbridge.config.services import Services, StartError
     from callbridge.media.adapt.aioice_loopback import configure_ice
     from callbridge.web.relay import Relay
     from callbridge.web.server import build_app
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    setup_logs(speech=args.log_speech)  # to a private copy of stderr that mediapipe's muting cannot swallow
     logging.getLogger("aiortc").setLevel(logging.WARNING)
     logging.getLogger("aioice").setLevel(logging.WARNING)
     if not 0 < args.port < 65536:
@@ -76,6 +97,16 @@ def run(args: argparse.Namespace) -> int:
     except Exception as exc:
         print(f"callbridge serve: error: {args.data}: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    try:  # every model file present and as declared (or the fix), and the log retention applied
+        services.check_start(models=not args.passthrough, log_days=args.log_days)
+    except StartError as exc:
+        print(f"callbridge serve: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    try:
+        reach = exposure.read_arguments(args)  # room key, origins, TLS certificate, caps
+    except (ValueError, OSError) as exc:
+        print(f"callbridge serve: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     acts = None
     if args.exhibit is not None:
         from callbridge.exhibit import ExhibitError, load_playlist
@@ -88,16 +119,19 @@ def run(args: argparse.Namespace) -> int:
         for note in notes:
             print(f"callbridge serve: note: {note}", file=sys.stderr)
     configure_ice()
-    relay = Relay(services, passthrough=args.passthrough, token=token, record=args.record)
+    relay = Relay(services, passthrough=args.passthrough, token=token, record=args.record, limits=reach.limits)
     mode = " (passthrough: no AI)" if args.passthrough else ""
-    base = f"http://{args.host}:{args.port}"
-    print(f"callbridge relay on {base}/room/demo{mode}", file=sys.stderr)
+    base = reach.base
+    print(f"callbridge relay on {reach.room_url('demo')}{mode}", file=sys.stderr)
+    if reach.tls_note:
+        print(reach.tls_note, file=sys.stderr)
     if acts:
         minutes = sum(a.duration_s for a in acts) / 60
         print(
-            f"exhibition: {len(acts)} recording(s), {minutes:.1f} min a loop, in {base}/room/exhibit", file=sys.stderr
+            f"exhibition: {len(acts)} recording(s), {minutes:.1f} min a loop, in {reach.room_url('exhibit')}",
+            file=sys.stderr,
         )
-        print(f"kiosk screen on {base}/kiosk/exhibit", file=sys.stderr)
+        print(f"kiosk screen on {reach.kiosk_url('exhibit')}", file=sys.stderr)
     print(f"campaign admin on {base}/admin", file=sys.stderr)
     if token.source == "new":  # shown once; afterwards it is read from the file
         print(f"admin token (shown once, kept in {args.data / FILE}): {token.value}", file=sys.stderr, flush=True)
@@ -105,7 +139,14 @@ def run(args: argparse.Namespace) -> int:
         where = f"${ENV}" if token.source == "environment" else str(args.data / FILE)
         print(f"admin token: see {where}", file=sys.stderr, flush=True)
     try:
-        web.run_app(build_app(relay, acts), host=args.host, port=args.port, print=None, access_log=None)
+        web.run_app(
+            build_app(relay, acts, reach.access),
+            host=args.host,
+            port=args.port,
+            print=None,
+            access_log=None,
+            ssl_context=reach.ssl_context,
+        )
     except OSError as exc:
         print(
             f"callbridge serve: error: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}", file=sys.stderr

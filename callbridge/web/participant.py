@@ -58,6 +58,7 @@ class Participant:
         self.answered = False  # the first offer has been answered
         self.record_agree = False  # agreed to the call being recorded (asked apart from face consent)
         self.on_frame: Callable[[av.AudioFrame | av.VideoFrame, float], None] | None = None  # the recorder's tap
+        self.hang_up: Callable[[], None] | None = None  # set by the page's session: drops its websocket (stalled)
         self._outgoing: list[_Outgoing] = []
         self._lock = asyncio.Lock()
         self._answer: asyncio.Future[str] | None = None
@@ -75,11 +76,14 @@ class Participant:
         async with self._lock:
             if self.answered:
                 raise NegotiationError("already connected: the page offers only once")
-            await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
-            use_frame_buffers(self.pc)  # before media flows: frames leave the buffer once complete
-            await self.pc.setLocalDescription(await self.pc.createAnswer())
-            self._extensions = page_extensions(sdp)
-            self._codecs = agreed_codecs(self.pc)
+            try:
+                await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
+                use_frame_buffers(self.pc)  # before media flows: frames leave the buffer once complete
+                await self.pc.setLocalDescription(await self.pc.createAnswer())
+                self._extensions = page_extensions(sdp)
+                self._codecs = agreed_codecs(self.pc)
+            except Exception as exc:  # aiortc asserts on some hostile SDP (payload type 300, a short candidate)
+                raise NegotiationError(f"unusable SDP: {unusable(exc)}") from exc
             self.answered = True
             return self.pc.localDescription.sdp
 
@@ -168,7 +172,10 @@ class Participant:
             raise NegotiationError(f"{self.name} did not answer the offer within {ANSWER_TIMEOUT_S:.0f} s") from exc
         finally:
             self._answer = None
-        await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="answer"))
+        try:
+            await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="answer"))
+        except Exception as exc:
+            raise NegotiationError(f"{self.name}'s answer was unusable SDP: {unusable(exc)}") from exc
 
     def _on_track(self, track: MediaStreamTrack) -> None:
         if track.kind in ("audio", "video"):
@@ -199,3 +206,9 @@ class Participant:
         tap = self.on_frame
         if tap is not None:
             tap(frame, received)
+
+
+def unusable(exc: Exception) -> str:
+    """aiortc's complaint about an SDP, in one short line (an assertion has no text of its own)."""
+    text = " ".join(str(exc).split())[:200]
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import Counter
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Any
@@ -13,12 +14,17 @@ from aiohttp import web
 
 from callbridge.config.admin_token import AdminToken
 from callbridge.config.services import Services
+from callbridge.web.limits import SERVER_FULL, Limits
 from callbridge.web.room import Room
 from callbridge.workers.priority import in_normal_thread
 
 log = logging.getLogger(__name__)
 CAMPAIGN_POLL_S = 0.25  # a change made by `callbridge campaign` reaches rooms within this (plus applying)
 PURGE_EVERY_S = 3600.0
+
+
+class ServerFull(RuntimeError):
+    """No room may be opened now: the server holds `--max-rooms` rooms already."""
 
 
 @dataclass
@@ -29,6 +35,7 @@ class Relay:
     passthrough: bool = False
     record: bool = False  # `serve --record`: rooms may record, while everyone in them agrees
     token: AdminToken = field(default_factory=AdminToken)
+    limits: Limits = field(default_factory=Limits)
     rooms: dict[str, Room] = field(default_factory=dict)
     ready: bool = False
     load_error: str | None = None
@@ -38,6 +45,7 @@ class Relay:
     _applying: asyncio.Lock = field(default_factory=asyncio.Lock)
     _watch: asyncio.Task[None] | None = None
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    _holds: Counter[str] = field(default_factory=Counter)  # room -> sessions (and acts) using it
 
     def spawn(self, job: Coroutine[Any, Any, None], what: str) -> None:
         """Run a background job (an ingest) whose failure is logged, not lost."""
@@ -56,12 +64,30 @@ class Relay:
             await asyncio.wait(set(self._tasks))
 
     def room(self, name: str) -> Room:
+        """The room called `name`, made if need be, and held until a matching `forget_if_empty`.
+
+        One room object per name, always: a room is forgotten only once no one holds it, so a
+        socket that closes before joining cannot take the room from under a join still under way.
+        """
         if name not in self.rooms:
             recordings = self.services.data_dir / "recordings" if self.record else None
-            self.rooms[name] = Room(name, self.services, recordings)
+            self.rooms[name] = Room(name, self.services, recordings, max_people=self.limits.max_per_room)
+        self._holds[name] += 1
         return self.rooms[name]
 
+    def open_room(self, name: str) -> Room:
+        """`room` for a visitor's websocket: ServerFull when a new room would pass `--max-rooms`."""
+        if name not in self.rooms and len(self.rooms) >= self.limits.max_rooms:
+            raise ServerFull(SERVER_FULL)
+        return self.room(name)
+
     def forget_if_empty(self, name: str) -> None:
+        """Let go of one hold on the room; it is forgotten once it is neither held nor occupied."""
+        if self._holds[name] > 0:
+            self._holds[name] -= 1
+        if self._holds[name] > 0:
+            return
+        del self._holds[name]
         room = self.rooms.get(name)
         if room is not None and not room.participants:
             del self.rooms[name]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
@@ -23,18 +24,47 @@ from callbridge.workers.priority import in_normal_thread
 from triggers import Event, TranscriptEvent, TriggerEvent
 
 log = logging.getLogger(__name__)
+SEND_TIMEOUT_S = 2.0  # a page that takes longer to take one message is not reading: it is dropped
+PATIENCE_S = 0.1  # a broadcast waits this long for slow pages; their deliveries go on in the background
+ROOM_FULL = "this room is full ({n} people)"
+CONSENT_LOG_FAILED = "the server could not record your consent just now; try again in a moment"
+CONSENT_NOT_GIVEN = "the server could not record your consent just now, so your face is not used; try again"
 
 
-class JoinError(ValueError):
+class Refusal(ValueError):
+    """Something the room refuses to do; the message, for the page, says why."""
+
+
+class JoinError(Refusal):
     """A join the room refuses; the message says why."""
+
+
+class Seat:
+    """A place held in a room while its joiner's pipeline is built; `release` once the join is over."""
+
+    def __init__(self, room: Room | None = None) -> None:
+        self._room = room
+
+    def release(self) -> None:
+        if self._room is not None:
+            self._room._seats -= 1
+            self._room = None
+
+
+def refused_event(reason: str) -> RoomEvent:
+    """Someone could not join this room (it is full): no name, since they are not in it."""
+    return {"type": "refused", "reason": reason, "t": round(time.time(), 4)}
 
 
 class Room:
     """Participants of one room and what flows between them."""
 
-    def __init__(self, name: str, services: Services, recordings: Path | None = None) -> None:
+    def __init__(self, name: str, services: Services, recordings: Path | None = None, max_people: int = 6) -> None:
         self.name = name
         self.services = services
+        self.max_people = max_people  # watchers (kiosk screens) are not counted
+        self._seats = 0  # joins under way (pipelines being built), counted against max_people
+        self._dropping: set[Participant] = set()  # pages given up on (not reading), until they have left
         self.recording = RoomRecording(name, recordings, lambda: self.people, self.broadcast, self._campaign_note)
         self.participants: dict[str, Participant] = {}
         self._ads: dict[str, AdBreak] = {}  # speaker -> the ad break playing in their tile
@@ -54,24 +84,66 @@ class Room:
         if name in self.participants:
             raise JoinError(f"the name {name!r} is already taken in this room")
 
-    async def join(self, participant: Participant, welcome: dict[str, Any] | None = None) -> None:
-        """Admit a participant: `welcome` goes to them first, then earlier `joined` events; theirs goes to all."""
+    def reserve(self, watching: bool = False) -> Seat:
+        """Hold a place for a join about to build its pipeline; JoinError when the room is full.
+
+        The others get a `refused` event. A watcher (kiosk) takes no place.
+        """
+        if watching:
+            return Seat()
+        if len(self.people) + self._seats >= self.max_people:
+            self._refuse_full()
+        self._seats += 1
+        return Seat(self)
+
+    def _refuse_full(self) -> None:
+        full = ROOM_FULL.format(n=self.max_people)
+        self._spawn(self.broadcast(refused_event(full)), "a refused join")
+        raise JoinError(full)
+
+    async def join(
+        self, participant: Participant, welcome: dict[str, Any] | None = None, seat: Seat | None = None
+    ) -> None:
+        """Admit a participant: `welcome` goes to them first, then earlier `joined` events; theirs goes to all.
+
+        JoinError (nothing changed) for a taken name, a full room or a consent log that cannot be written.
+        The `joined` broadcast goes out after the join lock is released, to those in the room at admission,
+        so a page that is slow to read holds up no one's join.
+        """
         async with self._joining:
+            if seat is not None:
+                seat.release()  # from here the participant is counted as one of the people, or refused
             self.check_name(participant.name)
+            if not participant.watching and len(self.people) >= self.max_people:
+                self._refuse_full()
+            if not participant.watching:  # written first: a join whose consent cannot be logged does not happen
+                try:
+                    await asyncio.to_thread(
+                        self.services.store.log_consent, self.name, participant.name, participant.consent
+                    )
+                except Exception as exc:
+                    log.warning("room %s: the consent log could not be written (%s); join refused", self.name, exc)
+                    raise JoinError(CONSENT_LOG_FAILED) from exc
             self.participants[participant.name] = participant
-            if self._campaign is not None:  # a change that came while this participant's pipeline was built
-                await asyncio.to_thread(participant.pipeline.set_campaign, self._campaign)
+            try:
+                if self._campaign is not None:  # a change that came while this participant's pipeline was built
+                    await asyncio.to_thread(participant.pipeline.set_campaign, self._campaign)
+            except BaseException:
+                del self.participants[participant.name]
+                raise
             if welcome is not None:
-                await participant.send({**welcome, "participants": [p for p in self.people if p != participant.name]})
+                others = [p for p in self.people if p != participant.name]
+                await self._deliver(participant, {**welcome, "participants": others})
             for other in list(self.participants):
                 for news in list(self._news.get(other, {}).values()):
-                    await _deliver(participant, news)
-            if participant.watching:
-                return  # a screen: no one is told, nothing is logged, recording is not its to stop
-            await asyncio.to_thread(self.services.store.log_consent, self.name, participant.name, participant.consent)
+                    await self._deliver(participant, {"type": "event", "event": news})
+            if participant.watching or self.participants.get(participant.name) is not participant:
+                return  # a screen (no one is told, recording is not its to stop), or dropped as it joined
             joined = room_event("joined", participant.name, consent=participant.consent)
             self._news[participant.name] = {"joined": joined}
-            await self.broadcast(joined)
+            told = list(self.participants.values())
+        self.recording.log(joined)
+        await self._send_all(told, {"type": "event", "event": joined})
         await self.recording.update()  # a newcomer who has not agreed stops it for everyone
 
     async def connect(self, newcomer: Participant) -> None:
@@ -117,6 +189,7 @@ class Room:
         if self.participants.get(participant.name) is not participant:
             return
         del self.participants[participant.name]
+        self._dropping.discard(participant)
         self._news.pop(participant.name, None)
         self._wired = {pair for pair in self._wired if participant.name not in pair}
         for other in self.participants.values():
@@ -137,13 +210,25 @@ class Room:
         await self.recording.update()
 
     async def set_consent(self, participant: Participant, consent: bool) -> None:
+        """Consent given (logged first: Refusal, and nothing changes, if it cannot be) or withdrawn
+        (acted on first: a withdrawal stands even when its log row cannot be written)."""
+        if consent:
+            try:
+                await asyncio.to_thread(self.services.store.log_consent, self.name, participant.name, True)
+            except Exception as exc:
+                log.warning("room %s: the consent log could not be written (%s); consent not taken", self.name, exc)
+                raise Refusal(CONSENT_NOT_GIVEN) from exc
+            await asyncio.to_thread(participant.pipeline.set_consent, True)
+            return
         ad = self._ads.get(participant.name)
-        if not consent and ad is not None and ad.media.personalised:
+        if ad is not None and ad.media.personalised:
             ad.cancel()  # their face leaves the screen at once
-        await asyncio.to_thread(participant.pipeline.set_consent, consent)
-        if not consent:
-            await in_normal_thread(self.recording.withdrew_consent, participant.name)
-        await asyncio.to_thread(self.services.store.log_consent, self.name, participant.name, consent)
+        await asyncio.to_thread(participant.pipeline.set_consent, False)
+        await in_normal_thread(self.recording.withdrew_consent, participant.name)
+        try:
+            await asyncio.to_thread(self.services.store.log_consent, self.name, participant.name, False)
+        except Exception as exc:
+            log.warning("room %s: a withdrawal of consent could not be logged (%s); it stands", self.name, exc)
 
     async def apply_campaign(self, campaign: Campaign) -> None:
         """A campaign change: every participant's engine and renders follow it, every page hears of it."""
@@ -170,8 +255,36 @@ class Room:
 
     async def broadcast(self, event: RoomEvent) -> None:
         self.recording.log(event)
-        for participant in list(self.participants.values()):
-            await _deliver(participant, event)
+        await self._send_all(list(self.participants.values()), {"type": "event", "event": event})
+
+    async def _send_all(self, participants: list[Participant], message: dict[str, Any]) -> None:
+        """One message to each, side by side: a page that does not read holds up no one else, and its
+        caller (a join, a trigger) at most PATIENCE_S; the delivery then times out in the background."""
+        kind = message.get("event", message).get("type")
+        tasks = [self._spawn(self._deliver(p, message), f"{kind} to {p.name}") for p in participants]
+        if tasks:
+            await asyncio.wait(tasks, timeout=PATIENCE_S)
+
+    async def _deliver(self, participant: Participant, message: dict[str, Any]) -> None:
+        try:
+            await asyncio.wait_for(participant.send(message), SEND_TIMEOUT_S)
+        except TimeoutError:
+            log.warning(
+                "room %s: %s did not take a message within %.1f s; dropped", self.name, participant.name, SEND_TIMEOUT_S
+            )
+            self._drop(participant)
+        except Exception:  # a page that has gone: its own session cleans up
+            log.debug("could not deliver a %s message to %s", message.get("type"), participant.name)
+
+    def _drop(self, participant: Participant) -> None:
+        """A page that stopped reading: its websocket is closed and it leaves the room (once)."""
+        if participant in self._dropping or self.participants.get(participant.name) is not participant:
+            return
+        self._dropping.add(participant)
+        hang_up = getattr(participant, "hang_up", None)
+        if callable(hang_up):
+            hang_up()
+        self._spawn(self.leave(participant), f"dropping {participant.name}")
 
     def on_speech(
         self,
@@ -301,19 +414,13 @@ class Room:
             await asyncio.wait(set(self._tasks))
             await asyncio.sleep(0)  # let done-callbacks run and follow-up tasks start
 
-    def _spawn(self, job: Coroutine[Any, Any, None], what: str) -> None:
+    def _spawn(self, job: Coroutine[Any, Any, None], what: str) -> asyncio.Task[None]:
         task = asyncio.get_running_loop().create_task(job, name=f"room {self.name}: {what}")
         self._tasks.add(task)
         task.add_done_callback(self._done)
+        return task
 
     def _done(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
             log.error("room %s: %s failed", self.name, task.get_name(), exc_info=task.exception())
-
-
-async def _deliver(participant: Participant, event: RoomEvent) -> None:
-    try:
-        await participant.send({"type": "event", "event": event})
-    except Exception:  # a page that has gone: its own session cleans up
-        log.debug("could not deliver %s to %s", event["type"], participant.name)

@@ -13,22 +13,30 @@ from callbridge.exhibit import Act, Exhibition
 from callbridge.media.adapt import aiortc_audio_level, aiortc_vp8_bitrate
 from callbridge.provenance import ExhibitAuthority
 from callbridge.web import admin_api, template_upload
-from callbridge.web.relay import RELAY, Relay
+from callbridge.web.access import ACCESS, KEY_NEEDED, Access, guard
+from callbridge.web.limits import LIMITS, TOO_MANY_SOCKETS, ClientLimits, client_key
+from callbridge.web.relay import RELAY, Relay, ServerFull
 from callbridge.web.session import Session
 from callbridge.workers.priority import in_normal_thread, media_executor
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
-ROOM_NAME = re.compile(r"^[a-z0-9-]{1,40}$")
+ROOM_NAME = re.compile(r"[a-z0-9-]{1,40}")  # always with fullmatch: "$" would let "demo\n" through
+BAD_ROOM = "room names are 1-40 lowercase letters, digits or -"
 
 
 EXHIBITION = web.AppKey("exhibition", Exhibition)
 
 
-def build_app(relay: Relay, exhibit: list[Act] | None = None) -> web.Application:
-    """The relay's application; with `exhibit`, those acts play in a loop into room `exhibit`."""
-    app = web.Application(middlewares=[admin_api.json_errors])
+def build_app(relay: Relay, exhibit: list[Act] | None = None, access: Access | None = None) -> web.Application:
+    """The relay's application; with `exhibit`, those acts play in a loop into room `exhibit`.
+
+    `access` holds the Host and Origin allow-lists and the room key (default: a loopback server, no key).
+    """
+    app = web.Application(middlewares=[guard, admin_api.json_errors])
     app[RELAY] = relay
+    app[ACCESS] = access or Access()
+    app[LIMITS] = ClientLimits(relay.limits)
     if exhibit:
         app[EXHIBITION] = Exhibition(relay, exhibit)
     app.router.add_get("/", index)
@@ -72,9 +80,13 @@ async def index(request: web.Request) -> web.FileResponse:
 
 
 async def room_page(request: web.Request) -> web.StreamResponse:
-    if not ROOM_NAME.match(request.match_info["room"]):
-        raise web.HTTPNotFound(text="room names are 1-40 lowercase letters, digits or -")
+    if not valid_room(request.match_info["room"]):
+        raise web.HTTPNotFound(text=BAD_ROOM)
     return web.FileResponse(STATIC / "room.html")
+
+
+def valid_room(name: str) -> bool:
+    return ROOM_NAME.fullmatch(name) is not None
 
 
 async def admin_page(request: web.Request) -> web.FileResponse:
@@ -102,18 +114,44 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 async def websocket(request: web.Request) -> web.StreamResponse:
-    relay = request.app[RELAY]
+    """One page's signalling. Checked in this order: room name (404), sockets per address, room key,
+    the relay's readiness, the number of rooms; each refusal is an `error` message and a clean close."""
+    relay, access, limits = request.app[RELAY], request.app[ACCESS], request.app[LIMITS]
     name = request.match_info["room"]
-    if not ROOM_NAME.match(name):
-        raise web.HTTPNotFound(text="room names are 1-40 lowercase letters, digits or -")
+    if not valid_room(name):
+        raise web.HTTPNotFound(text=BAD_ROOM)
+    client = client_key(request.remote)
     ws = web.WebSocketResponse(heartbeat=20.0, max_msg_size=512 * 1024)
     await ws.prepare(request)
-    if not relay.ready:
-        await ws.send_json({"type": "error", "message": "the relay is still loading its models; try again in a moment"})
-        await ws.close()
-        return ws
+    if not limits.open_socket(client):
+        return await _refuse(ws, TOO_MANY_SOCKETS.format(n=relay.limits.max_sockets))
     try:
-        await Session(ws, relay.room(name), relay.passthrough).run()
+        if not access.key_ok(request.query.get("key")):
+            return await _refuse(ws, KEY_NEEDED)
+        if not relay.ready:
+            return await _refuse(ws, "the relay is still loading its models; try again in a moment")
+        try:
+            room = relay.open_room(name)
+        except ServerFull as exc:
+            return await _refuse(ws, str(exc))
+        try:
+            transport = request.transport
+            abort = transport.abort if transport is not None else lambda: None
+            await Session(ws, room, relay.passthrough, client=client, limits=limits, abort=abort).run()
+        except Exception as exc:  # never a traceback for one page's trouble
+            log.warning("room %s: a session failed: %s", name, type(exc).__name__)
+        finally:
+            relay.forget_if_empty(name)
     finally:
-        relay.forget_if_empty(name)
+        limits.close_socket(client)
+    return ws
+
+
+async def _refuse(ws: web.WebSocketResponse, message: str) -> web.WebSocketResponse:
+    """An `error` message, then a clean close."""
+    try:
+        await asyncio.wait_for(ws.send_json({"type": "error", "message": message}), 5.0)
+        await asyncio.wait_for(ws.close(), 5.0)
+    except (TimeoutError, ConnectionError, RuntimeError):
+        pass
     return ws

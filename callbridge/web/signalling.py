@@ -59,6 +59,8 @@ def parse_message(text: str | bytes) -> Message:
         data = json.loads(text)
     except (ValueError, UnicodeDecodeError):
         raise SignallingError("message is not valid JSON") from None
+    except RecursionError:  # 100 KB of "[" nests deeper than the parser goes
+        raise SignallingError("message is nested too deeply") from None
     if not isinstance(data, dict):
         raise SignallingError("message must be a JSON object")
     kind = data.get("type")

@@ -16,7 +16,7 @@ import secrets
 from dataclasses import replace
 from pathlib import Path
 
-from aiohttp import BodyPartReader, web
+from aiohttp import BodyPartReader, MultipartReader, web
 
 from adengine import AdRenderer, AdTemplate, ClipError, FaceError, assess_image, decode_image, encode_webm
 from callbridge.config.campaign import (
@@ -28,6 +28,7 @@ from callbridge.config.campaign import (
 from callbridge.config.intake import CAPS, check_upload, ingest_stored
 from callbridge.ingest import UploadError, store_clip
 from callbridge.web.admin_api import ApiError, require_admin
+from callbridge.web.limits import LIMITS, TOO_MANY_UPLOADS, client_key
 from callbridge.web.relay import Relay
 from callbridge.workers.priority import in_normal_thread
 
@@ -39,11 +40,29 @@ PREVIEW_S = 4.0
 CHUNK = 256 * 1024
 
 
+async def _multipart(request: web.Request) -> MultipartReader:
+    """The body's parts; 400 for a body that is not multipart (aiohttp would assert)."""
+    if not request.content_type.startswith("multipart/"):
+        raise ApiError(400, "send the upload as multipart/form-data")
+    try:
+        return await request.multipart()
+    except (AssertionError, ValueError) as exc:
+        raise ApiError(400, f"the multipart body cannot be read ({type(exc).__name__})") from None
+
+
+def _rate_limited(request: web.Request) -> None:
+    """429 past the uploads' rate for this client address (limits.py)."""
+    limits = request.app.get(LIMITS)
+    if limits is not None and not limits.uploads.allow(client_key(request.remote)):
+        raise ApiError(429, TOO_MANY_UPLOADS)
+
+
 async def upload_template(request: web.Request) -> web.Response:
     relay = require_admin(request)
+    _rate_limited(request)
     if request.content_length is not None and request.content_length > MAX_BODY:
         raise ApiError(413, f"the upload is over {CAPS.max_bytes // 1_000_000} MB")
-    reader = await request.multipart()
+    reader = await _multipart(request)
     fields: dict[str, str] = {}
     while (part := await reader.next()) is not None:
         if not isinstance(part, BodyPartReader):
@@ -126,8 +145,9 @@ async def _field(part: BodyPartReader) -> str:
 async def preview(request: web.Request) -> web.Response:
     """A short render of the template with the face in an uploaded photo, as WebM (labelled like every ad)."""
     relay = require_admin(request)
+    _rate_limited(request)
     name = request.match_info["name"]
-    reader = await request.multipart()
+    reader = await _multipart(request)
     photo = b""
     while (part := await reader.next()) is not None:
         if isinstance(part, BodyPartReader) and part.name == "photo":

@@ -21,6 +21,8 @@ export function renderEvent(s, ev) {
     // The campaign changed (admin page, API or CLI): the enabled phrases, live.
     case 'campaign': return showPhrases(ev.phrases || []);
     case 'recording': return onRecording(ev);
+    // Someone could not join (the room is full): said openly, without their name.
+    case 'refused': return toast('Someone could not join: ' + (ev.reason || 'refused'));
     default: return undefined;
   }
 }

@@ -5,7 +5,7 @@
 import { clearStatus, setConn, showStatus, ui } from './dom.js';
 import { renderEvent, showRecording } from './events.js';
 import { adoptOrphans, iceGatheringComplete, onTrack } from './peer.js';
-import { call, kiosk, room } from './state.js';
+import { call, kiosk, room, roomKey } from './state.js';
 import { ensureRemoteTile, showPhrases } from './tiles.js';
 
 let onDropped = () => {};    // (s, message): the connection to the server is gone
@@ -18,7 +18,8 @@ export function whenKioskMedia(handler) { onKioskMedia = handler; }
 
 export function openSocket(s) {
   const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
-  const ws = new WebSocket(scheme + '://' + location.host + '/ws/' + encodeURIComponent(room));
+  const key = roomKey ? '?key=' + encodeURIComponent(roomKey) : '';
+  const ws = new WebSocket(scheme + '://' + location.host + '/ws/' + encodeURIComponent(room) + key);
   s.ws = ws;
   setConn('busy', 'Connecting…');
   ws.addEventListener('open', () => {

@@ -6,6 +6,13 @@ export const room = roomFromPath();
 // no controls, no cursor), shows everyone fullscreen and rejoins by itself after any drop.
 export const kiosk = location.pathname.startsWith('/kiosk/');
 export const rawAudio = new URLSearchParams(location.search).get('raw') === '1';
+// The room key from the link (?key=...): a server reachable beyond loopback admits a websocket only with it.
+export const roomKey = new URLSearchParams(location.search).get('key') || '';
+
+// The link to this room as others should open it: with its key, if it has one.
+export function roomLink() {
+  return location.origin + '/room/' + encodeURIComponent(room) + (roomKey ? '?key=' + encodeURIComponent(roomKey) : '');
+}
 
 export const call = {
   session: null,    // the current join; null when not in a call

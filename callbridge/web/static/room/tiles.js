@@ -3,7 +3,7 @@
 
 import { endAd, enlarge } from './ads.js';
 import { el, playQuietly, quote, ui } from './dom.js';
-import { ads, call, kiosk, room, tiles } from './state.js';
+import { ads, call, kiosk, roomLink, tiles } from './state.js';
 
 const CAPTION_LINES = 2;        // lines kept under each tile; the older one fades
 const CAPTION_STALE_MS = 9000;  // dim captions after a silence
@@ -128,7 +128,7 @@ function ensureWaitingCard() {
   card.append(
     el('p', 'waiting-title', 'Waiting for others to join'),
     el('p', 'waiting-text', 'Share this address:'),
-    el('code', 'waiting-url', location.origin + '/room/' + room),
+    el('code', 'waiting-url', roomLink()),
   );
   ui.tiles.append(card);
 }
