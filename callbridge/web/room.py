@@ -1,8 +1,8 @@
-"""A room: who is in it, who receives whom, events to every page, and ad breaks.
+"""A room: who is in it, who receives whom, and events to every page.
 
-The room owns the state that spans participants: the ad break each speaker is
-in (speaker -> AdBreak), the events replayed to newcomers, and the background
-tasks (trigger handling, broadcasts), each named, which tests can await with `idle()`.
+The room owns the state that spans participants: the events replayed to
+newcomers, the ad breaks (`room_ads.RoomAds`), and the background tasks
+(trigger handling, broadcasts), each named, which tests can await with `idle()`.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from callbridge.config.services import Services
 from callbridge.media.adbreak import AdBreak
 from callbridge.web.events import RoomEvent, campaign_event, room_event
 from callbridge.web.participant import NegotiationError, Participant
+from callbridge.web.room_ads import RoomAds
 from callbridge.web.room_recording import RoomRecording
 from callbridge.workers.priority import in_normal_thread
 from triggers import Event, TranscriptEvent, TriggerEvent
@@ -67,10 +68,9 @@ class Room:
         self._dropping: set[Participant] = set()  # pages given up on (not reading), until they have left
         self.recording = RoomRecording(name, recordings, lambda: self.people, self.broadcast, self._campaign_note)
         self.participants: dict[str, Participant] = {}
-        self._ads: dict[str, AdBreak] = {}  # speaker -> the ad break playing in their tile
         self._news: dict[str, dict[str, RoomEvent]] = {}  # participant -> kind -> latest event, for newcomers
         self._tasks: set[asyncio.Task[None]] = set()
-        self._ad_over: dict[str, asyncio.Event] = {}  # speaker -> set once their ad's ad-end is out
+        self.ads = RoomAds(self)
         self._joining = asyncio.Lock()  # one join at a time: each joined event reaches each page once
         self._wired: set[tuple[str, str]] = set()  # (receiver, source) pairs whose media is set up
         self._campaign: Campaign | None = None  # the last campaign change applied here
@@ -194,8 +194,8 @@ class Room:
         self._wired = {pair for pair in self._wired if participant.name not in pair}
         for other in self.participants.values():
             other.stop_receiving(participant.name)
-        ad_over = self._ad_over.get(participant.name)
-        ad = self._ads.get(participant.name)
+        ad_over = self.ads.over.get(participant.name)
+        ad = self.ads.playing.get(participant.name)
         if ad is not None:
             ad.cancel()
         await participant.close()
@@ -220,7 +220,7 @@ class Room:
                 raise Refusal(CONSENT_NOT_GIVEN) from exc
             await asyncio.to_thread(participant.pipeline.set_consent, True)
             return
-        ad = self._ads.get(participant.name)
+        ad = self.ads.playing.get(participant.name)
         if ad is not None and ad.media.personalised:
             ad.cancel()  # their face leaves the screen at once
         await asyncio.to_thread(participant.pipeline.set_consent, False)
@@ -317,96 +317,11 @@ class Room:
             event_out = room_event("transcript", participant.name, t=emitted_t, **fields)
             self._spawn(self.broadcast(event_out), f"transcript of {participant.name}")
         elif isinstance(event, TriggerEvent):
-            self._spawn(self._trigger(participant, event, emitted_t, phrase_end_t), f"trigger by {participant.name}")
-
-    async def _trigger(
-        self, speaker: Participant, event: TriggerEvent, emitted_t: float, phrase_end_t: float | None
-    ) -> None:
-        log.info(
-            "room %s: %s said %r (heard %r); latency %.2f s on the audio clock, %.2f s wall",
-            self.name,
-            speaker.name,
-            event.phrase,
-            event.heard,
-            event.emitted_at_s - event.phrase_end_s,
-            emitted_t - (phrase_end_t or emitted_t),
-        )
-        await self.broadcast(
-            room_event(
-                "trigger",
-                speaker.name,
-                t=emitted_t,
-                phrase=event.phrase,
-                heard=event.heard,
-                phrase_end_t=round(phrase_end_t if phrase_end_t is not None else emitted_t, 4),
-                confidence=round(event.confidence, 3),
-            )
-        )
-        if speaker.name in self._ads:
-            log.info("room %s: %s said %r during their ad; ignored", self.name, speaker.name, event.phrase)
-            return
-        ad = await in_normal_thread(self._prepare_ad, speaker, event.phrase)
-        if ad is None or self.participants.get(speaker.name) is not speaker or speaker.name in self._ads:
-            return  # no template, fallback "none", or the speaker left meanwhile
-        await self._play(speaker, ad, event.phrase)
-
-    def _prepare_ad(self, speaker: Participant, phrase: str) -> AdBreak | None:
-        """Blocking: the phrase's ad for this speaker, its first frame ready to go on air.
-
-        One hop to a thread at the relay's own priority: on a media thread, the
-        lookups and the first frame wait behind video transcoding (docs/experiments.md, "Ad start").
-        """
-        template = self.services.store.template_for(phrase)
-        media = None if template is None else speaker.pipeline.ad_media(template)
-        if media is None:
-            return None
-        ad = AdBreak(media, speaker.video, speaker.audio)
-        return ad if ad.prepare() else None
-
-    async def _play(self, speaker: Participant, ad: AdBreak, phrase: str) -> None:
-        media = ad.media
-        self._ads[speaker.name] = ad
-        over = self._ad_over[speaker.name] = asyncio.Event()
-
-        def started(t: float) -> None:
-            fields: dict[str, Any] = dict(
-                template=media.template,
-                personalised=media.personalised,
-                duration_s=round(media.duration_s, 3),
-                title=media.title,
-                tagline=media.tagline,
-            )
-            self._spawn(
-                self.broadcast(room_event("ad-start", speaker.name, t=t, **fields)), f"ad-start of {speaker.name}"
-            )
-
-        try:
-            await ad.play(started)
-        finally:
-            if self._ads.get(speaker.name) is ad:
-                del self._ads[speaker.name]
-            if ad.first_frame_t is not None:
-                end = ad.last_frame_t or ad.first_frame_t
-                cut = {"interrupted": True} if ad.cancelled else {}
-                await self.broadcast(room_event("ad-end", speaker.name, t=end, template=media.template, **cut))
-            over.set()
-            if self._ad_over.get(speaker.name) is over:
-                del self._ad_over[speaker.name]
-            if ad.first_frame_t is not None:
-                await asyncio.to_thread(
-                    self.services.store.log_ad,
-                    self.name,
-                    speaker.name,
-                    media.template,
-                    phrase,
-                    media.personalised,
-                    ad.first_frame_t,
-                    end,
-                )
+            self._spawn(self.ads.trigger(participant, event, emitted_t, phrase_end_t), f"trigger by {participant.name}")
 
     def ad_of(self, speaker: str) -> AdBreak | None:
         """The ad break playing in `speaker`'s tile, if any."""
-        return self._ads.get(speaker)
+        return self.ads.playing.get(speaker)
 
     async def idle(self) -> None:
         """Wait until no background task of this room (triggers, ads, broadcasts) is left running."""
