@@ -49,7 +49,7 @@ def train(
     checkpoint = out / "checkpoint.pt"
     trainer = _resumed(checkpoint, chosen)
     config = trainer.net.config if trainer is not None else (AutoencoderConfig.tiny() if tiny else AutoencoderConfig())
-    actor = as_tensors(*_actor_crops(template_name, data_dir, config.size, progress))
+    actor = as_tensors(*_actor_crops(_template(template_name, data_dir), config.size, progress))
     person = as_tensors(*_person_crops(faces, config.size, progress))
     trainer = trainer or Trainer(FaceSwapNet(config), chosen)
     loss = _fit(trainer, actor, person, steps, 8 if tiny else 16, checkpoint, progress, report)
@@ -78,7 +78,7 @@ def pretrain(
     path = pretrained_path(data_dir, template.clip_sha256, config.size)
     path.parent.mkdir(parents=True, exist_ok=True)
     trainer = _resumed(path, chosen) or Trainer(FaceSwapNet(config), chosen)
-    actor = as_tensors(*_actor_crops(template_name, data_dir, config.size, progress))
+    actor = as_tensors(*_actor_crops(template, config.size, progress))
     loss = _fit(trainer, actor, actor, steps, 16, path, progress, report)
     return {
         "template": template_name,
@@ -132,10 +132,9 @@ def _template(name: str, data_dir: Path) -> AdTemplate:
         raise TrainError(f"template {name!r}: {exc}") from None
 
 
-def _actor_crops(name: str, data_dir: Path, size: int, progress: Progress) -> tuple[list, list]:
+def _actor_crops(template: AdTemplate, size: int, progress: Progress) -> tuple[list, list]:
     from models.faceswap.align import aligned
 
-    template = _template(name, data_dir)
     crops, masks = [], []
     for i, frame in enumerate(template.frames):
         crop, mask = aligned(frame, template.track.landmarks[i], size)
