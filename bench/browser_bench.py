@@ -14,6 +14,7 @@ Writes bench/results/relay_browser.json and adds its rows to docs/benchmarks.md.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import subprocess
@@ -28,6 +29,7 @@ import numpy as np
 
 from adengine.label import DisclosureLabel
 from bench.report import machine_info, publish
+from callbridge.media.adapt import encoder_trace
 from tests.support.browser import media
 from tests.support.browser.chromium import CHROMIUM, CHROMIUM_FLAGS, RECORD_PCS_JS
 from tests.support.relayserver import start_relay
@@ -125,11 +127,11 @@ def start_server(data: Path) -> tuple[subprocess.Popen, str]:
     return start_relay(data, log=(data / "serve.log").open("w"), log_path=data / "serve.log", timeout_s=100)
 
 
-BROWSER_NICE = 10
+BROWSER_NICE = 19  # the lowest: the browsers stand in for visitors' own machines
 
 
 def _lower_browsers(stop: threading.Event) -> None:
-    """Both browsers stand in for machines of their own: every thread of theirs runs at nice 10, below the relay.
+    """Both browsers stand in for machines of their own: every thread of theirs runs at BROWSER_NICE, below the relay.
 
     Nice values are per thread on Linux, and Chromium sets its own: as root it
     puts its display and audio threads at nice -8, above every relay thread
@@ -166,18 +168,27 @@ def _lower_autogroup(pid: str) -> None:
         pass
 
 
-def run(minutes: float, tmp: Path) -> dict:
+def run(seconds: float, tmp: Path, lead_s: float = 3.0, loop_s: float = LOOP_S, watch_js: str | None = None) -> dict:
+    """One call: Alice says the phrase `lead_s` after joining and every `loop_s` after that; Bob's page watches.
+
+    `watch_js` runs on Bob's page as well, and what it leaves in window.__watch comes back as "watch",
+    with the relay's encodes (encoder_trace) as "encodes".
+    """
     from playwright.sync_api import sync_playwright
 
     alice_y4m = media.write_y4m(tmp / "alice.y4m", media.face_video("hopper", 5.0))
     bob_y4m = media.write_y4m(tmp / "bob.y4m", media.face_video("astronaut", 5.0))
     alice_wav = media.speech_wav(
-        tmp / "alice.wav", "Shall we have dinner tonight? I know a place.", total_s=LOOP_S, lead_s=3.0
+        tmp / "alice.wav", "Shall we have dinner tonight? I know a place.", total_s=loop_s, lead_s=lead_s
     )
     bob_wav = media.silence_wav(tmp / "bob.wav", 5.0)
     data = tmp / "data"
     data.mkdir()
-    proc, url = start_server(data)
+    os.environ[encoder_trace.ENV] = str(tmp / "encodes.jsonl")
+    try:
+        proc, url = start_server(data)
+    finally:
+        del os.environ[encoder_trace.ENV]
     try:
         with sync_playwright() as pw:
             pages = []
@@ -197,12 +208,15 @@ def run(minutes: float, tmp: Path) -> dict:
                 pages.append((browser, page))
             bob = pages[1][1]
             bob.evaluate(WATCH_JS, label_spec())
+            if watch_js:
+                bob.evaluate(watch_js)
             stop = threading.Event()
             nicer = threading.Thread(target=_lower_browsers, args=(stop,), daemon=True)
             nicer.start()
-            print(f"browser call through {url} for {minutes:g} min", file=sys.stderr, flush=True)
-            time.sleep(minutes * 60)
+            print(f"browser call through {url} for {seconds:g} s", file=sys.stderr, flush=True)
+            time.sleep(seconds)
             stop.set()
+            watched = bob.evaluate("() => window.__watch || null")
             frames = bob.evaluate("() => window.__frames")
             events = bob.evaluate("() => window.callbridge.events")
             inbound = [{k: r.get(k) for k in INBOUND_KEYS} for r in bob.evaluate(INBOUND_JS)]
@@ -211,7 +225,16 @@ def run(minutes: float, tmp: Path) -> dict:
     finally:
         proc.terminate()
         proc.wait(10)
-    return measure(frames, events, (data / "serve.log").read_text()) | {"inbound": inbound}
+    if keep := os.environ.get("BENCH_KEEP"):  # a folder to keep each call's relay log and encodes in
+        kept = Path(keep) / datetime.now(UTC).strftime("%H%M%S")
+        kept.mkdir(parents=True, exist_ok=True)
+        for name in ("data/serve.log", "encodes.jsonl"):
+            if (tmp / name).exists():
+                (kept / Path(name).name).write_bytes((tmp / name).read_bytes())
+    trace = tmp / "encodes.jsonl"
+    encodes = [json.loads(line) for line in trace.read_text().splitlines()] if trace.exists() else []
+    result = measure(frames, events, (data / "serve.log").read_text())
+    return result | {"inbound": inbound, "watch": watched, "encodes": encodes, "events": events}
 
 
 _LATENCY_LOG = re.compile(r"said '[^']*' .*; latency ([0-9.]+) s on the audio clock, ([0-9.]+) s wall")
@@ -287,7 +310,8 @@ def _rel(t: float | None, origin: float) -> float | None:
 
 def summarise(calls: list[dict]) -> dict:
     """Percentiles over the triggers of all calls pooled, and each call's own p50."""
-    pooled = {k: [x for c in calls for x in c[k]] for k in calls[0] if k not in ("rows", "inbound")}
+    skip = ("rows", "inbound", "watch", "encodes", "events")
+    pooled = {k: [x for c in calls for x in c[k]] for k in calls[0] if k not in skip}
     q = lambda xs, p: round(float(np.percentile(xs, p)), 3) if xs else None  # noqa: E731
     lat = pooled["trigger_to_ad"]
     parts = (
@@ -350,7 +374,7 @@ def markdown(r: dict) -> str:
         f"{f(r.get('handed_to_received_p50_s'))} | | |",
         f"| Listener's view of the speaker frozen (Chrome's freezeCount / totalFreezesDuration) | {_frozen(r)} | | |",
         "",
-        "_Relay and both browsers (their threads and autogroups at nice 10, standing in for machines of their own) "
+        "_Relay and both browsers (their threads and autogroups at nice 19, standing in for machines of their own) "
         f"on one {r['machine']['cpu']} ({r['machine']['cores']} cores), {r['date'][:10]}._",
     ]
     return "\n".join(rows)
@@ -375,7 +399,7 @@ def main() -> None:
     for k in range(args.calls):
         print(f"call {k + 1} of {args.calls}", file=sys.stderr, flush=True)
         with tempfile.TemporaryDirectory() as tmpdir:
-            calls.append(run(args.minutes, Path(tmpdir)))
+            calls.append(run(args.minutes * 60, Path(tmpdir)))
     result = {"date": date, "machine": machine_info(), **summarise(calls)}
     publish(RESULTS, result, markdown(result), "relay-browser")
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from aiohttp import web
 
 from callbridge.exhibit import Act, Exhibition
-from callbridge.media.adapt import aiortc_audio_level, aiortc_vp8_bitrate
+from callbridge.media.adapt import aiortc_audio_level, aiortc_playout_delay, aiortc_vp8_bitrate, encoder_trace
 from callbridge.provenance import ExhibitAuthority
 from callbridge.web import admin_api, template_upload
 from callbridge.web.access import ACCESS, KEY_NEEDED, Access, guard
@@ -59,6 +59,8 @@ async def _start_loading(app: web.Application) -> None:
     asyncio.get_running_loop().set_default_executor(media_executor())
     aiortc_audio_level.install()  # aiortc's per-sample loop otherwise holds the event loop
     aiortc_vp8_bitrate.install()  # aiortc otherwise restarts the video encoder at every wobble of the estimate
+    aiortc_playout_delay.install()  # pages show the relay's video once decoded, not after a jitter buffer
+    encoder_trace.install()  # only where $CALLBRIDGE_TRACE_ENCODES names a file (the browser bench)
     app[RELAY].loading = asyncio.ensure_future(app[RELAY].load())
     app[RELAY].start_campaign_watch()
     if EXHIBITION in app:
