@@ -17,6 +17,7 @@ import bisect
 import logging
 import threading
 import time
+import weakref
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -38,6 +39,14 @@ MAX_BACKOFF_S = 30.0  # ... up to this
 EngineFactory = Callable[[], TriggerEngine]
 # event on the stream's clock, wall time it was emitted, wall time the phrase end was received (triggers only)
 SpeechSink = Callable[[Event, float, float | None], None]
+_LIVE: weakref.WeakSet[SpeechWorker] = weakref.WeakSet()  # for the relay's load gauge; weak: counts no leak itself
+_LIVE_LOCK = threading.Lock()  # workers are made on several threads while the gauge reads the set
+
+
+def live_workers() -> list[SpeechWorker]:
+    """Every speech worker still in memory, closed or not (the relay's load gauge reads their lag)."""
+    with _LIVE_LOCK:
+        return list(_LIVE)
 
 
 class ReceiveClock:
@@ -83,6 +92,8 @@ class SpeechWorker:
         self._cond = threading.Condition()
         self._closing = False
         self._draining = False
+        self._waiting_since: float | None = None  # monotonic arrival of the oldest audio not yet recognised ...
+        self._pending_since = 0.0  # ... and of the oldest in `_pending`
         self.restarts = 0
         self.failures_in_a_row = 0
         self._engine: TriggerEngine | None = None
@@ -91,6 +102,24 @@ class SpeechWorker:
         self._phrases_taken = threading.Event()
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
+        with _LIVE_LOCK:
+            _LIVE.add(self)
+
+    @property
+    def closed(self) -> bool:
+        return self._closing
+
+    @property
+    def lag_s(self) -> float:
+        """How long the oldest audio not yet through the engine has waited (0 when it is all done).
+
+        Audio in the decode under way counts: a slow decode is lag. A worker backing off after a failure
+        reports 0, since that wait says nothing about the CPU. Read from any thread without a lock.
+        """
+        since = self._waiting_since
+        if since is None or self._closing or self.failures_in_a_row:
+            return 0.0
+        return max(0.0, time.monotonic() - since)
 
     def push(self, frame: av.AudioFrame, received_t: float) -> None:
         """Take one s16 frame (any rate and layout), received at wall time `received_t`.
@@ -126,8 +155,17 @@ class SpeechWorker:
 
     def _append(self, item: _Received) -> None:
         with self._cond:
+            if not self._pending:
+                self._pending_since = time.monotonic()
+                if self._waiting_since is None:
+                    self._waiting_since = self._pending_since
             self._pending.append(item)
             self._cond.notify()
+
+    def _done_with_batch(self) -> None:
+        """The batch taken is through the engine: lag now counts from the oldest audio still pending."""
+        with self._cond:
+            self._waiting_since = self._pending_since if self._pending else None
 
     def _take(self) -> list[_Received] | None:
         with self._cond:
@@ -162,6 +200,8 @@ class SpeechWorker:
                 self.failures_in_a_row += 1
                 self._engine = None
                 self._back_off(exc)
+            finally:
+                self._done_with_batch()
         if self._draining and self._engine is not None:
             try:
                 self._emit_all(self._engine.flush())

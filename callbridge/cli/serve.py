@@ -6,10 +6,13 @@ import argparse
 import logging
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from callbridge.cli.exits import EXIT_BAD_INPUT
 from callbridge.web import exposure
+
+if TYPE_CHECKING:
+    from callbridge.workers.load import LoadPolicy
 
 HELP = """Runs the WebRTC relay and its pages. Open http://HOST:PORT/room/NAME in two
 browsers, tick the consent box, join, and say a trigger phrase ("dinner tonight"):
@@ -60,7 +63,45 @@ def add_parser(sub: Any) -> None:
         "setting, 30 unless changed on the admin page); the relay's own log goes to stderr only",
     )
     exposure.add_arguments(p)  # --room-key, --allow-origin, --tls, --max-per-room, --max-rooms, --max-sockets
+    p.add_argument(
+        "--full-at-cpu",
+        type=float,
+        default=0.9,
+        metavar="SHARE",
+        help="refuse new joins ('this server is full') while the CPU taken by work at normal priority, averaged "
+        "over a few seconds, is at least this share of all cores (default 0.9; niced programs count as free); "
+        "from 5/6 of it the relay is busy: it analyses fewer face frames and puts off unlikely ad pre-renders. "
+        "People in a call are never dropped",
+    )
+    p.add_argument(
+        "--full-at-speech-lag",
+        type=float,
+        default=1.0,
+        metavar="SECONDS",
+        help="refuse new joins while a speech recogniser is this far behind the audio, averaged (default 1.0; "
+        "busy from half of it)",
+    )
+    p.add_argument(
+        "--no-overload-guard",
+        action="store_true",
+        help="never refuse joins or slow workers for load (GET /api/load still reports it)",
+    )
     p.set_defaults(run=run)
+
+
+def _load_policy(args: argparse.Namespace) -> LoadPolicy:
+    """The overload thresholds from the flags; ValueError with a one-line message for a bad one."""
+    from callbridge.workers.load import LoadPolicy
+
+    if not 0.0 < args.full_at_cpu <= 1.0:  # `not` also refuses NaN
+        raise ValueError(
+            f"--full-at-cpu must be more than 0 and at most 1 (a share of all cores), not {args.full_at_cpu}"
+        )
+    if not 0.0 < args.full_at_speech_lag <= 10.0:
+        raise ValueError(
+            f"--full-at-speech-lag must be more than 0 and at most 10 seconds, not {args.full_at_speech_lag}"
+        )
+    return LoadPolicy.from_full(args.full_at_cpu, args.full_at_speech_lag)
 
 
 def _days(text: str) -> int:
@@ -77,6 +118,7 @@ def run(args: argparse.Namespace) -> int:
     from callbridge.config.pretrained import resolve_fit_device
     from callbridge.config.services import Services, StartError
     from callbridge.media.adapt.aioice_loopback import configure_ice
+    from callbridge.web.overload import LoadGuard
     from callbridge.web.relay import Relay
     from callbridge.web.server import build_app
 
@@ -85,6 +127,11 @@ def run(args: argparse.Namespace) -> int:
     logging.getLogger("aioice").setLevel(logging.WARNING)
     if not 0 < args.port < 65536:
         print(f"callbridge serve: error: port {args.port} is not in 1-65535", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    try:
+        policy = _load_policy(args)
+    except ValueError as exc:
+        print(f"callbridge serve: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     try:
         resolve_fit_device(args.fit)  # --fit cuda on a machine without one stops here
@@ -140,7 +187,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"admin token: see {where}", file=sys.stderr, flush=True)
     try:
         web.run_app(
-            build_app(relay, acts, reach.access),
+            build_app(relay, acts, reach.access, LoadGuard(policy, enabled=not args.no_overload_guard)),
             host=args.host,
             port=args.port,
             print=None,

@@ -8,7 +8,8 @@ from typing import Any
 from callbridge.web.participant import Participant
 from callbridge.web.room import Room
 from callbridge.workers.interface import MediaPipeline
-from callbridge.workers.pipeline import ParticipantPipeline, PassthroughPipeline
+from callbridge.workers.passthrough import PassthroughPipeline
+from callbridge.workers.pipeline import ParticipantPipeline
 from callbridge.workers.priority import in_normal_thread
 
 

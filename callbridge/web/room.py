@@ -12,7 +12,7 @@ import logging
 import time
 from collections.abc import Coroutine
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from callbridge.config.campaign import Campaign
 from callbridge.config.services import Services
@@ -53,7 +53,7 @@ class Seat:
 
 
 def refused_event(reason: str) -> RoomEvent:
-    """Someone could not join this room (it is full): no name, since they are not in it."""
+    """Someone could not join this room (it or the server is full): no name, since they are not in it."""
     return {"type": "refused", "reason": reason, "t": round(time.time(), 4)}
 
 
@@ -97,9 +97,12 @@ class Room:
         return Seat(self)
 
     def _refuse_full(self) -> None:
-        full = ROOM_FULL.format(n=self.max_people)
-        self._spawn(self.broadcast(refused_event(full)), "a refused join")
-        raise JoinError(full)
+        self.refuse(ROOM_FULL.format(n=self.max_people))
+
+    def refuse(self, reason: str) -> NoReturn:
+        """Refuse a join for a reason of capacity: JoinError, and a `refused` event to those in the room."""
+        self._spawn(self.broadcast(refused_event(reason)), "a refused join")
+        raise JoinError(reason)
 
     async def join(
         self, participant: Participant, welcome: dict[str, Any] | None = None, seat: Seat | None = None

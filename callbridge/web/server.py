@@ -15,6 +15,8 @@ from callbridge.provenance import ExhibitAuthority
 from callbridge.web import admin_api, template_upload
 from callbridge.web.access import ACCESS, KEY_NEEDED, Access, guard
 from callbridge.web.limits import LIMITS, TOO_MANY_SOCKETS, ClientLimits, client_key
+from callbridge.web.overload import LOAD, LoadGuard
+from callbridge.web.overload import install as install_load_guard
 from callbridge.web.relay import RELAY, Relay, ServerFull
 from callbridge.web.session import Session
 from callbridge.workers.priority import in_normal_thread, media_executor
@@ -28,10 +30,13 @@ BAD_ROOM = "room names are 1-40 lowercase letters, digits or -"
 EXHIBITION = web.AppKey("exhibition", Exhibition)
 
 
-def build_app(relay: Relay, exhibit: list[Act] | None = None, access: Access | None = None) -> web.Application:
+def build_app(
+    relay: Relay, exhibit: list[Act] | None = None, access: Access | None = None, load: LoadGuard | None = None
+) -> web.Application:
     """The relay's application; with `exhibit`, those acts play in a loop into room `exhibit`.
 
     `access` holds the Host and Origin allow-lists and the room key (default: a loopback server, no key).
+    `load` is the overload guard (default: one that only measures, for `/api/load`; `serve` turns it on).
     """
     app = web.Application(middlewares=[guard, admin_api.json_errors])
     app[RELAY] = relay
@@ -47,6 +52,7 @@ def build_app(relay: Relay, exhibit: list[Act] | None = None, access: Access | N
     app.router.add_get("/admin", admin_page)
     app.router.add_get("/provenance/root.pem", provenance_root)
     admin_api.add_routes(app)
+    install_load_guard(app, load or LoadGuard(enabled=False))
     template_upload.add_routes(app)
     app.router.add_static("/static", STATIC)
     app.on_startup.append(_start_loading)
@@ -139,7 +145,8 @@ async def websocket(request: web.Request) -> web.StreamResponse:
         try:
             transport = request.transport
             abort = transport.abort if transport is not None else lambda: None
-            await Session(ws, room, relay.passthrough, client=client, limits=limits, abort=abort).run()
+            full = request.app[LOAD].full
+            await Session(ws, room, relay.passthrough, client=client, limits=limits, abort=abort, full=full).run()
         except Exception as exc:  # never a traceback for one page's trouble
             log.warning("room %s: a session failed: %s", name, type(exc).__name__)
         finally:

@@ -19,6 +19,7 @@ from aiohttp import WSMsgType, web
 from callbridge.media.adbreak import MAX_AD_S
 from callbridge.web.limits import (
     JOIN_LATE,
+    SERVER_FULL,
     TOO_MANY_CONSENT,
     TOO_MANY_JOINS,
     TOO_MANY_MESSAGES,
@@ -31,7 +32,7 @@ from callbridge.web.ratelimit import Rate, RateLimiter
 from callbridge.web.room import JoinError, Refusal, Room, Seat
 from callbridge.web.signalling import Answer, Consent, Join, Leave, Offer, Record, SignallingError, parse_message
 from callbridge.workers.interface import MediaPipeline
-from callbridge.workers.pipeline import PassthroughPipeline
+from callbridge.workers.passthrough import PassthroughPipeline
 from callbridge.workers.priority import in_normal_thread
 
 log = logging.getLogger(__name__)
@@ -51,12 +52,14 @@ class Session:
         client: str = "unknown",
         limits: ClientLimits | None = None,
         abort: Callable[[], None] = lambda: None,
+        full: Callable[[], bool] = lambda: False,
     ) -> None:
         self.ws = ws
         self.room = room
         self.passthrough = passthrough
         self.client = client  # the address its limits are counted by
         self.limits = limits or ClientLimits()
+        self.full = full  # the overload guard (overload.py): True while the machine takes no one more
         self.participant: Participant | None = None
         self.outbox = Outbox(ws, abort)
         self._tasks: set[asyncio.Task[None]] = set()
@@ -133,6 +136,8 @@ class Session:
             await self.send(_error(TOO_MANY_JOINS))
             return False
         try:
+            if self.full() and not join.watch:  # a screen only receives: it adds no speech or face work
+                self.room.refuse(SERVER_FULL)
             self.room.check_name(join.name)
             seat = self.room.reserve(join.watch)  # before a pipeline is built: a full room builds nothing
         except JoinError as exc:

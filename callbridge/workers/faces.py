@@ -2,7 +2,8 @@
 
 Only the newest frame is kept: while the worker looks at one frame, later ones
 replace each other in a single slot. The worker looks at most `max_fps` times a
-second, so when the CPU is busy it simply samples less and never falls behind.
+second, so when the CPU is busy it simply samples less and never falls behind;
+while the relay is busy (workers/load.py) it looks at most `busy_face_fps` times.
 
 A failure (the tracker raising) restarts the worker's face bank with a new tracker;
 consent and the participant's identity (whose face to harvest) carry over, and the
@@ -16,12 +17,14 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import weakref
 from collections.abc import Callable
 
 import av
 
 from adengine import FaceBank, FaceCrop
 from adengine.facebank import ConsentError
+from callbridge.workers.load import THROTTLE, Throttle
 
 log = logging.getLogger(__name__)
 # Once the bank holds a face this good, looking once a second is enough: it
@@ -32,15 +35,31 @@ BACKOFF_S = 0.5  # pause after a second failure in a row; doubles with each furt
 MAX_BACKOFF_S = 30.0  # ... up to this
 BankFactory = Callable[[], FaceBank]
 FaceSink = Callable[[FaceCrop], None]  # the bank's best face, after each kept crop
+_LIVE: weakref.WeakSet[FaceWorker] = weakref.WeakSet()  # for the load gauge's count
+_LIVE_LOCK = threading.Lock()  # workers are made on several threads while the gauge counts them
+
+
+def live_face_workers() -> list[FaceWorker]:
+    """Every face worker still in memory, closed or not."""
+    with _LIVE_LOCK:
+        return list(_LIVE)
 
 
 class FaceWorker:
     """Harvests faces from the latest frame; never touches a frame without consent."""
 
-    def __init__(self, make_bank: BankFactory, on_face: FaceSink, max_fps: float = 5.0, name: str = "faces") -> None:
+    def __init__(
+        self,
+        make_bank: BankFactory,
+        on_face: FaceSink,
+        max_fps: float = 5.0,
+        name: str = "faces",
+        throttle: Throttle = THROTTLE,
+    ) -> None:
         self._make_bank = make_bank
         self._on_face = on_face
         self._interval = 1.0 / max_fps
+        self._throttle = throttle
         self._bank = make_bank()
         self._latest: tuple[av.VideoFrame, float] | None = None
         self._cond = threading.Condition()
@@ -50,6 +69,12 @@ class FaceWorker:
         self.examined = 0
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
+        with _LIVE_LOCK:
+            _LIVE.add(self)
+
+    @property
+    def closed(self) -> bool:
+        return self._closing
 
     @property
     def consent(self) -> bool:
@@ -134,7 +159,10 @@ class FaceWorker:
     def _pause(self) -> float:
         best = self._bank.best()
         settled = best is not None and best.quality.score >= SETTLED_QUALITY
-        return max(self._interval, SETTLED_INTERVAL_S) if settled else self._interval
+        interval = max(self._interval, SETTLED_INTERVAL_S) if settled else self._interval
+        if self._throttle.busy:  # read at each look: the rate comes back as soon as the relay is calm
+            interval = max(interval, 1.0 / self._throttle.busy_face_fps)
+        return interval
 
     def _examine(self, frame: av.VideoFrame, t: float) -> None:
         if not self._bank.consent:

@@ -4,6 +4,10 @@ Audio goes to the trigger engine; with consent, video goes to the face bank,
 whose best face is pre-rendered into each campaign template in the background,
 so that an ad is ready before the phrase is even finished. All face data lives
 here, in RAM, and `close()` (leave, disconnect) or withdrawn consent wipes it.
+
+While the relay is busy (workers/load.py), a face is pre-rendered only into the
+template likeliest to play: the one this participant's last ad played, else the
+campaign's first live phrase's. The others wait until the relay is calm again.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from callbridge.config.campaign import Campaign
 from callbridge.config.services import PLAIN_LABEL, Services
 from callbridge.media.adbreak import MAX_AD_S, AdMedia
 from callbridge.workers.faces import FaceWorker
+from callbridge.workers.load import THROTTLE, Throttle
 from triggers import Phrase, TriggerEngine
 from triggers.worker import SpeechSink, SpeechWorker
 
@@ -50,8 +55,10 @@ class ParticipantPipeline:
         services: Services,
         on_speech: SpeechSink,
         on_face: Callable[[float | None], None] = lambda quality: None,
+        throttle: Throttle = THROTTLE,
     ) -> None:
         self.name = name
+        self._throttle = throttle
         self._face_news = on_face  # quality of the face now held, or None once wiped
         self._services = services
         self._recognizer = services.recognizers.acquire()
@@ -63,7 +70,12 @@ class ParticipantPipeline:
         self._best: FaceCrop | None = None  # the latest face offered to the renderers (a copy in _faces_held)
         self._rendering = threading.RLock()  # the face worker and campaign changes both start renders
         self._closed = False  # set before the wipe: a render started late must not keep a face
-        self._templates = services.store.campaign().live_templates()  # name -> revision of its last change
+        campaign = services.store.campaign()
+        self._templates = campaign.live_templates()  # name -> revision of its last change
+        # likeliest to play until this participant has triggered an ad: the first live phrase's
+        self._lead = next((r.template for r in campaign.live_rules()), None)
+        self._last_played: str | None = None
+        self._put_off = False  # a pre-render was skipped while busy: done once the relay is calm
         self._fitter: FaceFitter | None = None  # the trained swap being fitted in RAM, for one template
         self._fit_checked = False  # whether fitting is on has been decided
         self._trained: tuple[str, Swapper] | None = None  # (template, swap) once it beat warp
@@ -71,7 +83,7 @@ class ParticipantPipeline:
         try:
             self.speech = SpeechWorker(self._make_engine, on_speech, name=f"speech-{name}")
             try:
-                self.faces = FaceWorker(self._make_bank, self._on_face, name=f"faces-{name}")
+                self.faces = FaceWorker(self._make_bank, self._on_face, name=f"faces-{name}", throttle=throttle)
                 self.faces.set_consent(consent)
             except BaseException:
                 self.speech.close()  # a face worker that cannot start must not leave the speech thread running
@@ -79,6 +91,7 @@ class ParticipantPipeline:
         except BaseException:
             services.recognizers.release(self._recognizer)
             raise
+        throttle.subscribe(self)
 
     @property
     def consent(self) -> bool:
@@ -114,11 +127,20 @@ class ParticipantPipeline:
                 self._retired.append((now, self._renderers.pop(name)))
                 self._previous.pop(name, None)
             self._templates = templates
+            self._lead = next((r.template for r in campaign.live_rules()), None)
             # an ad plays at most MAX_AD_S: a render retired longer ago than that plays nowhere
             old = [r for t, r in self._retired if now - t > MAX_AD_S + 1.0]
             self._retired = [(t, r) for t, r in self._retired if now - t <= MAX_AD_S + 1.0]
         for renderer in old:
             renderer.clear()
+        self._render_again()
+
+    def on_calm(self) -> None:
+        """The relay is calm again: render the templates put off while it was busy (returns at once)."""
+        if self._put_off:
+            self._render_again()
+
+    def _render_again(self) -> None:
         best = self._best
         if best is not None and self.consent:  # loading a new template takes a while: not on the caller's time
             threading.Thread(target=self._on_face, args=(best,), name=f"prerender-{self.name}", daemon=True).start()
@@ -127,6 +149,7 @@ class ParticipantPipeline:
         """What to play for a trigger: this person's render, else the template's fallback."""
         epoch = self._epoch  # before looking at any render: a withdrawal from now on voids this ad
         template = self._services.template(template_name)
+        self._last_played = template_name  # the likeliest to play next while busy
         meta = template.meta
         renderer = self._renderers.get(template_name) if self.consent else None
         previous = self._previous.get(template_name) if self.consent else None
@@ -169,6 +192,7 @@ class ParticipantPipeline:
         with self._lock:
             self._closed = True
             self._epoch = next(_EPOCHS)
+        self._throttle.unsubscribe(self)
         try:
             self.speech.close()
             self.faces.close()
@@ -183,12 +207,25 @@ class ParticipantPipeline:
         return FaceBank(self.name, MediapipeFaceTracker(), on_crop=self._on_crop)
 
     def _on_face(self, best: FaceCrop) -> None:
-        """Pre-render every campaign template with a private copy of the best face."""
+        """Pre-render every campaign template (the likeliest only, while busy) with a private copy of the best face."""
         if best is not self._best and not self._harvested_now(best):
             return  # a face from before a withdrawal (or from a face bank since replaced)
         with self._rendering:
-            for name in list(self._templates):
+            names = list(self._templates)
+            if self._throttle.busy:
+                likely = self.likeliest_template()
+                self._put_off = any(name != likely for name in names)
+                names = [name for name in names if name == likely]
+            else:
+                self._put_off = False
+            for name in names:
                 self._prerender(name, best)
+
+    def likeliest_template(self) -> str | None:
+        """The template this participant's last ad played, else the campaign's lead (its first live phrase's)."""
+        if self._last_played in self._templates:
+            return self._last_played
+        return self._lead if self._lead in self._templates else next(iter(self._templates), None)
 
     def _on_crop(self, crop: FaceCrop) -> None:
         if not self._harvested_now(crop):
@@ -341,29 +378,3 @@ def _ready_soon(renderer: AdRenderer, wait_s: float = READY_WAIT_S) -> bool:
             return False
         time.sleep(0.02)
     return True
-
-
-class PassthroughPipeline:
-    """No AI: media is relayed and nothing is recognised or harvested (`serve --passthrough`)."""
-
-    def __init__(self, name: str, consent: bool) -> None:
-        self.name = name
-        self.consent = consent
-
-    def feed_audio(self, frame: av.AudioFrame, received_t: float) -> None:
-        pass
-
-    def feed_video(self, frame: av.VideoFrame, received_t: float) -> None:
-        pass
-
-    def set_consent(self, consent: bool) -> None:
-        self.consent = consent
-
-    def set_campaign(self, campaign: Campaign) -> None:
-        pass
-
-    def ad_media(self, template_name: str) -> AdMedia | None:
-        return None
-
-    def close(self) -> None:
-        pass

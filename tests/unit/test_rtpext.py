@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 
+import pytest
 from aiortc import RTCPeerConnection, rtcpeerconnection
 from aiortc.codecs import HEADER_EXTENSIONS
 
+from callbridge.media.adapt import aiortc_playout_delay
 from callbridge.media.adapt.aiortc_sdp_offer import create_offer, page_extensions
 
 CHROME_OFFER = """v=0
@@ -19,6 +22,13 @@ a=extmap:2 http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time
 a=extmap:4 urn:ietf:params:rtp-hdrext:sdes:mid
 a=extmap:9 http://www.webrtc.org/experiments/rtp-hdrext/video-timing
 """
+
+
+@pytest.fixture(autouse=True)
+def aiortc_own_extensions() -> Iterator[None]:
+    """aiortc's own extension table: a relay started earlier in this process may have added playout-delay."""
+    aiortc_playout_delay.uninstall()
+    yield
 
 
 def _ids(extensions) -> dict[str, dict[str, int]]:
@@ -55,3 +65,13 @@ def test_the_offer_uses_them_and_the_defaults_come_back() -> None:
     assert "a=extmap:1 urn:ietf:params:rtp-hdrext:ssrc-audio-level" in sdp
     assert "a=extmap:2 http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time" in sdp
     assert rtcpeerconnection.HEADER_EXTENSIONS is HEADER_EXTENSIONS
+
+
+def test_playout_delay_takes_the_pages_id_or_a_free_one() -> None:
+    aiortc_playout_delay.install()
+    try:
+        offered = CHROME_OFFER + f"a=extmap:12 {aiortc_playout_delay.URI}\n"
+        assert _ids(page_extensions(offered))["video"]["playout-delay"] == 12
+        assert _ids(page_extensions(CHROME_OFFER))["video"]["playout-delay"] not in {1, 2, 4, 9}
+    finally:
+        aiortc_playout_delay.uninstall()

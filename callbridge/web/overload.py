@@ -1,0 +1,197 @@
+"""Graceful overload: the relay's load gauge, its effects, and `GET /api/load` (docs/interfaces.md, "Overload").
+
+Twice a second the gauge reads the share of all cores taken by competing work
+(/proc/stat; niced work is headroom, see workers/load.py) and the largest lag of
+the speech workers, smooths both over a few seconds, and lets `LoadPolicy` set
+the level. Busy: face workers look less often and unlikely pre-renders wait
+(through `Throttle`). Full: new joins get the server-full refusal, as a full
+room refuses them; nobody in a call is dropped, and watching screens still join.
+Level changes are logged once each.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+from aiohttp import web
+
+from callbridge.web.admin_api import require_admin
+from callbridge.workers.faces import live_face_workers
+from callbridge.workers.load import (
+    THROTTLE,
+    CpuTimes,
+    Level,
+    LevelTracker,
+    LoadPolicy,
+    Smoothed,
+    Throttle,
+    cpu_share,
+    niced_ticks_between,
+    read_cpu_times,
+    read_own_niced,
+)
+from callbridge.workers.priority import in_normal_thread
+from triggers.worker import live_workers
+
+log = logging.getLogger(__name__)
+CpuReader = Callable[[], CpuTimes | None]
+NicedReader = Callable[[], dict[int, int]]
+LagReader = Callable[[], float]
+
+
+class Reading(NamedTuple):
+    """One look at the machine: when, its CPU counters, the relay's niced threads' counters, the speech lag."""
+
+    t: float
+    cpu: CpuTimes | None
+    niced: dict[int, int]
+    lag_s: float
+
+
+def speech_lag_s() -> float:
+    """The largest lag of the open speech workers (0 with none)."""
+    return max((w.lag_s for w in live_workers() if not w.closed), default=0.0)
+
+
+class LoadGuard:
+    """Samples the load, keeps the level, applies its effects; `enabled=False` measures only."""
+
+    def __init__(
+        self,
+        policy: LoadPolicy | None = None,
+        enabled: bool = True,
+        throttle: Throttle = THROTTLE,
+        read_cpu: CpuReader = read_cpu_times,
+        read_niced: NicedReader = read_own_niced,
+        read_lag: LagReader = speech_lag_s,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.policy = policy or LoadPolicy()
+        self.enabled = enabled
+        self.throttle = throttle
+        self._read_cpu, self._read_niced, self._read_lag, self._clock = read_cpu, read_niced, read_lag, clock
+        self._cpu = Smoothed(self.policy.smooth_s)
+        self._lag = Smoothed(self.policy.smooth_s)
+        self._tracker = LevelTracker(self.policy)
+        self._last: Reading | None = None
+        self._task: asyncio.Task[None] | None = None
+        throttle.busy_face_fps = self.policy.busy_face_fps
+
+    @property
+    def level(self) -> Level:
+        return self._tracker.level
+
+    @property
+    def cpu_busy(self) -> float:
+        return self._cpu.value or 0.0
+
+    @property
+    def speech_lag_s(self) -> float:
+        return self._lag.value or 0.0
+
+    def full(self) -> bool:
+        """True while new joins are to be refused."""
+        return self.enabled and self._tracker.level is Level.FULL
+
+    def measure(self) -> Reading:
+        """Read the counters (a few small files: off the event loop in the relay)."""
+        return Reading(self._clock(), self._read_cpu(), self._read_niced(), self._read_lag())
+
+    def sample(self, reading: Reading | None = None) -> Level:
+        """Take in one reading (measured now if not given) and update the level; its effects follow a change."""
+        now = reading or self.measure()
+        last, self._last = self._last, now
+        dt = self.policy.sample_s if last is None else now.t - last.t
+        if last is not None and last.cpu is not None and now.cpu is not None:
+            share = cpu_share(last.cpu, now.cpu, niced_ticks_between(last.niced, now.niced))
+            if share is not None:
+                self._cpu.add(share, dt)
+        self._lag.add(now.lag_s, dt)
+        before = self._tracker.level
+        after = self._tracker.update(self.cpu_busy, self.speech_lag_s, now.t)
+        if after is not before:
+            log.info(
+                "load %s -> %s (CPU %.0f%%, speech lag %.2f s)%s",
+                before.value,
+                after.value,
+                self.cpu_busy * 100,
+                self.speech_lag_s,
+                "" if self.enabled else "; the overload guard is off",
+            )
+            if self.enabled:
+                self.throttle.set_busy(after is not Level.NORMAL)
+        return after
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._run(), name="load gauge")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+        if self.enabled:
+            self.throttle.set_busy(False)  # the process may serve again (tests); workers start at full rate
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                self.sample(await in_normal_thread(self.measure))
+            except Exception:  # a gauge that fails must not stop: the relay keeps serving on the last level
+                log.exception("the load gauge could not take a reading")
+            await asyncio.sleep(self.policy.sample_s)
+
+    def snapshot(self) -> dict[str, Any]:
+        """What `GET /api/load` answers, apart from the room counts."""
+        speech = live_workers()
+        faces = live_face_workers()
+        return {
+            "level": self.level.value,
+            "guard": self.enabled,
+            "cpu_busy": round(self.cpu_busy, 3),
+            "speech_lag_s": round(self.speech_lag_s, 3),
+            "speech_lag_now_s": round(self._read_lag(), 3),
+            "speech_workers": sum(1 for w in speech if not w.closed),
+            "speech_workers_in_memory": len(speech),
+            "face_workers": sum(1 for w in faces if not w.closed),
+            "face_workers_in_memory": len(faces),
+            "thresholds": {
+                "busy_at_cpu": round(self.policy.busy_at_cpu, 3),
+                "full_at_cpu": round(self.policy.full_at_cpu, 3),
+                "busy_at_speech_lag_s": round(self.policy.busy_at_speech_lag_s, 3),
+                "full_at_speech_lag_s": round(self.policy.full_at_speech_lag_s, 3),
+            },
+        }
+
+
+LOAD = web.AppKey("load", LoadGuard)
+
+
+async def load(request: web.Request) -> web.Response:
+    """`GET /api/load` (admin token): the level, its readings, and what the relay holds."""
+    relay = require_admin(request)
+    body = request.app[LOAD].snapshot()
+    rooms = list(relay.rooms.values())
+    body["rooms"] = len(rooms)
+    body["participants"] = sum(len(r.participants) for r in rooms)  # as /healthz counts them: screens too
+    return web.json_response(body, headers={"Cache-Control": "no-store"})
+
+
+def install(app: web.Application, guard: LoadGuard) -> None:
+    """Add the guard, its route and its start and stop to `app`."""
+    app[LOAD] = guard
+    app.router.add_get("/api/load", load)
+    app.on_startup.append(_start)
+    app.on_cleanup.append(_stop)
+
+
+async def _start(app: web.Application) -> None:
+    app[LOAD].start()
+
+
+async def _stop(app: web.Application) -> None:
+    await app[LOAD].stop()
