@@ -55,6 +55,9 @@ bench: install-test system-bench
 	$(BIN)/python -m bench.adengine_bench
 	$(BIN)/python -m bench.relay_bench
 	$(BIN)/python -m bench.browser_bench
+	$(BIN)/python -m bench.first_ad_bench
+	$(BIN)/python -m bench.load
+	$(BIN)/python -m bench.load --minutes 30
 	$(BIN)/python -m bench.campaign_bench
 	$(BIN)/python -m bench.replay_bench
 	$(BIN)/python -m bench.identity_bench

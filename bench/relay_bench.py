@@ -103,6 +103,30 @@ def read_stamp(yuv: np.ndarray) -> int | None:
     return sum(1 << b for b, v in enumerate(levels) if v >= 190)
 
 
+async def watch_stamped(
+    listener: RoomClient, source: str, received: list[tuple[float, float | None, bool]], wait_s: float = 30.0
+) -> None:
+    """Append (arrival time, frame latency or None, ad frame) for each frame of `source` that `listener` decodes.
+
+    Latency comes from the sender's stamp; a frame without one (an ad) is checked for the disclosure label.
+    """
+    label = DisclosureLabel()
+    track_wait = time.monotonic() + wait_s
+    while source not in listener.tracks or "video" not in listener.tracks[source]:
+        if time.monotonic() > track_wait:
+            raise SystemExit(f"{listener.name} never received {source}'s video")
+        await asyncio.sleep(0.05)
+    track = listener.tracks[source]["video"]
+    while True:
+        frame = await track.recv()
+        t = time.time()
+        yuv = frame.to_ndarray(format="yuv420p")
+        stamp = read_stamp(yuv)
+        is_ad = stamp is None and label.is_on(frame.to_ndarray(format="rgb24"))
+        latency = None if stamp is None else ((int(t * 1000) & 0xFFFF) - stamp) % 0x10000 / 1000.0
+        received.append((t, latency, is_ad))
+
+
 def _normal_priority() -> None:
     try:
         os.nice(-10)  # undo the bench's own nice 10 (allowed for root only)
@@ -136,26 +160,8 @@ async def call(url: str, seconds: float, audio: np.ndarray, pid: int, warmup_s: 
     bob = RoomClient(url, "bench", "bob", True, LoopVideo(bob_frames), LoopAudio(np.zeros(AUDIO_RATE, np.int16)))
     await alice.join()
     await bob.join()
-    label = DisclosureLabel()
     received: list[tuple[float, float | None, bool]] = []  # time, latency, ad frame
-
-    async def watch_stamped() -> None:
-        track_wait = time.monotonic() + 30
-        while "alice" not in bob.tracks or "video" not in bob.tracks["alice"]:
-            if time.monotonic() > track_wait:
-                raise SystemExit("bob never received alice's video")
-            await asyncio.sleep(0.05)
-        track = bob.tracks["alice"]["video"]
-        while True:
-            frame = await track.recv()
-            t = time.time()
-            yuv = frame.to_ndarray(format="yuv420p")
-            stamp = read_stamp(yuv)
-            is_ad = stamp is None and label.is_on(frame.to_ndarray(format="rgb24"))
-            latency = None if stamp is None else ((int(t * 1000) & 0xFFFF) - stamp) % 0x10000 / 1000.0
-            received.append((t, latency, is_ad))
-
-    watcher = asyncio.ensure_future(watch_stamped())
+    watcher = asyncio.ensure_future(watch_stamped(bob, "alice", received))
     await asyncio.sleep(warmup_s)
     cpu0, wall0 = cpu_seconds(pid), time.monotonic()
     await asyncio.sleep(seconds)
