@@ -79,15 +79,15 @@ def _joined(events: list[dict]) -> float:
 
 
 def _encoder_part(encodes: list[dict], start: float, shown: float) -> dict:
-    """The relay's encoder for Bob around the ad's start: the one that coded the scene cut."""
+    """The relay's encoder for Bob around the ad's start: the one that coded the ad's first frame."""
     sent = [e for e in encodes if "sent" in e]
     encodes = [e for e in encodes if "sent" not in e]
-    window = [e for e in encodes if start <= e["t"] <= start + 1.0]
-    if not window:
+    ads = [e for e in encodes if e.get("ad") and e["t"] >= start]
+    if not ads:
         return {}
-    mine = max(window, key=lambda e: e["bytes"])["encoder"]
+    first = ads[0]
+    mine = first["encoder"]
     own = [e for e in encodes if e["encoder"] == mine]
-    first = next(e for e in own if e["t"] >= start)
     until_shown = [e for e in own if start <= e["t"] <= shown]
     return {
         "encoder_first_frame": round(own[0]["t"] - start, 3),

@@ -23,8 +23,17 @@ def _call(slow_s: float = 0.0) -> dict:
     encodes = [
         {"t": 102.0, "encoder": 1, "bytes": 3000, "packets": 3, "key": True, "target": 500_000, "ms": 9.0},
         {"t": 102.0, "encoder": 2, "bytes": 3000, "packets": 3, "key": True, "target": 500_000, "ms": 9.0},
-        {"t": 105.31, "encoder": 2, "bytes": 1500, "packets": 2, "key": False, "target": 500_000, "ms": 3.0},
-        {"t": 105.32, "encoder": 1, "bytes": 30_000, "packets": 25, "key": False, "target": 500_000, "ms": 20.0},
+        {"t": 105.31, "encoder": 2, "bytes": 40_000, "packets": 32, "key": True, "target": 500_000, "ms": 3.0},
+        {
+            "t": 105.32,
+            "encoder": 1,
+            "bytes": 30_000,
+            "packets": 25,
+            "key": False,
+            "target": 500_000,
+            "ms": 20.0,
+            "ad": True,
+        },
         {"t": 105.33, "sent": 1},
     ]
     watch = [
@@ -40,7 +49,7 @@ def test_the_first_trigger_is_split_into_speech_relay_encoder_and_page() -> None
     assert row is not None
     assert row["speech"] == 0.25 and row["handed"] == 0.3 and row["shown"] == 0.4
     assert row["joined_to_phrase_end"] == 5.0
-    # the encoder that coded the scene cut is Bob's, not the other one that ran at the same time
+    # the encoder that coded the ad's first frame is Bob's, not the other one (a bigger keyframe at that moment)
     assert row["first_ad_frame_kb"] == 30.0 and row["first_ad_frame_packets"] == 25
     assert row["target_kbps"] == 500 and row["first_ad_frame_sent"] == 0.03
     assert row["page_kb_received"] == 31.0 and row["page_plis"] == 1 and row["page_nacks"] == 2

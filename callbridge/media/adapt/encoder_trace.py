@@ -2,9 +2,9 @@
 
 Set `CALLBRIDGE_TRACE_ENCODES=FILE` before `callbridge serve` starts and every VP8
 frame the relay encodes is written to FILE with its wall time, encode time, size,
-packet count, whether it is a keyframe and the encoder's bitrate target (the
-receiver's estimate, as followed), and when each sender has sent all of a frame's
-packets. No picture data is written. The browser bench
+packet count, whether it is a keyframe, whether it is an ad's frame, and the
+encoder's bitrate target (the receiver's estimate, as followed); and when each
+sender has sent all of a frame's packets. No picture data is written. The browser bench
 uses it to split the time between an ad's hand-over and the receiver's page.
 """
 
@@ -14,14 +14,19 @@ import json
 import os
 import threading
 import time
+from collections import deque
 from typing import IO, Any
 
 from aiortc.codecs import vpx
 from aiortc.rtcrtpsender import RTCRtpSender
 
+from callbridge.media.tracks import Program
+
 ENV = "CALLBRIDGE_TRACE_ENCODES"
 _ORIGINAL = vpx.Vp8Encoder.encode
 _ORIGINAL_NEXT = RTCRtpSender._next_encoded_frame
+_ORIGINAL_INJECT = Program.inject
+AD_FRAMES_KEPT = 256  # (id, pts) of the latest ad frames: enough for every receiver's queue
 
 
 def install(path: str | None = None) -> bool:
@@ -31,6 +36,12 @@ def install(path: str | None = None) -> bool:
         return False
     out = open(path, "a", buffering=1)  # noqa: SIM115  # held open for the process's life
     lock = threading.Lock()
+    ads: deque[tuple[int, int | None]] = deque(maxlen=AD_FRAMES_KEPT)
+
+    def inject(self: Program, frame: Any) -> None:
+        _ORIGINAL_INJECT(self, frame)
+        if self.on_air and self.kind == "video":
+            ads.append((id(frame), frame.pts))  # the pair: an id alone is reused once a frame is freed
 
     def encode(self: vpx.Vp8Encoder, frame: Any, force_keyframe: bool = False) -> tuple[list[bytes], int]:
         start = time.perf_counter()
@@ -42,6 +53,7 @@ def install(path: str | None = None) -> bool:
             "bytes": sum(len(p) for p in payloads),
             "packets": len(payloads),
             "key": is_keyframe(payloads),
+            "ad": (id(frame), frame.pts) in ads,
             "target": self.target_bitrate,
             "rtp_ts": timestamp,
         }
@@ -57,12 +69,14 @@ def install(path: str | None = None) -> bool:
 
     vpx.Vp8Encoder.encode = encode  # type: ignore[method-assign]
     RTCRtpSender._next_encoded_frame = next_frame  # type: ignore[method-assign]
+    Program.inject = inject  # type: ignore[method-assign]
     return True
 
 
 def uninstall() -> None:
     vpx.Vp8Encoder.encode = _ORIGINAL  # type: ignore[method-assign]
     RTCRtpSender._next_encoded_frame = _ORIGINAL_NEXT  # type: ignore[method-assign]
+    Program.inject = _ORIGINAL_INJECT  # type: ignore[method-assign]
 
 
 def is_keyframe(payloads: list[bytes]) -> bool:
