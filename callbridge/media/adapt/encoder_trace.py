@@ -44,6 +44,7 @@ def install(path: str | None = None) -> bool:
             ads.append((id(frame), frame.pts))  # the pair: an id alone is reused once a frame is freed
 
     def encode(self: vpx.Vp8Encoder, frame: Any, force_keyframe: bool = False) -> tuple[list[bytes], int]:
+        is_ad = (id(frame), frame.pts) in ads  # before encoding: PyAV rebases the frame's pts as it encodes
         start = time.perf_counter()
         payloads, timestamp = _ORIGINAL(self, frame, force_keyframe)
         record = {
@@ -53,7 +54,7 @@ def install(path: str | None = None) -> bool:
             "bytes": sum(len(p) for p in payloads),
             "packets": len(payloads),
             "key": is_keyframe(payloads),
-            "ad": (id(frame), frame.pts) in ads,
+            "ad": is_ad,
             "target": self.target_bitrate,
             "rtp_ts": timestamp,
         }
