@@ -6,13 +6,17 @@ the speech workers, smooths both over a few seconds, and lets `LoadPolicy` set
 the level. Busy: face workers look less often and unlikely pre-renders wait
 (through `Throttle`). Full: new joins get the server-full refusal, as a full
 room refuses them; nobody in a call is dropped, and watching screens still join.
-Level changes are logged once each.
+A join is refused as well when one more participant would take the CPU to the
+full threshold: what one costs is measured, the relay's own CPU over the people
+in its calls, so the refusal comes before the latency grows. Level changes are
+logged once each.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 from collections.abc import Callable
 from typing import Any, NamedTuple
@@ -20,6 +24,7 @@ from typing import Any, NamedTuple
 from aiohttp import web
 
 from callbridge.web.admin_api import require_admin
+from callbridge.web.relay import RELAY
 from callbridge.workers.faces import live_face_workers
 from callbridge.workers.load import (
     THROTTLE,
@@ -33,6 +38,7 @@ from callbridge.workers.load import (
     niced_ticks_between,
     read_cpu_times,
     read_own_niced,
+    read_own_ticks,
 )
 from callbridge.workers.priority import in_normal_thread
 from triggers.worker import live_workers
@@ -41,15 +47,19 @@ log = logging.getLogger(__name__)
 CpuReader = Callable[[], CpuTimes | None]
 NicedReader = Callable[[], dict[int, int]]
 LagReader = Callable[[], float]
+PER_PERSON_SMOOTH_S = 20.0  # a participant's cost swings with speech and ads; a join is judged on the average
 
 
 class Reading(NamedTuple):
-    """One look at the machine: when, its CPU counters, the relay's niced threads' counters, the speech lag."""
+    """One look at the machine: when, its CPU counters, the relay's niced threads' counters, the speech lag,
+    the relay's own CPU counter and how many people its calls hold."""
 
     t: float
     cpu: CpuTimes | None
     niced: dict[int, int]
     lag_s: float
+    own: int | None = None
+    people: int = 0
 
 
 def speech_lag_s() -> float:
@@ -69,6 +79,8 @@ class LoadGuard:
         read_niced: NicedReader = read_own_niced,
         read_lag: LagReader = speech_lag_s,
         clock: Callable[[], float] = time.monotonic,
+        read_own: Callable[[], int | None] = read_own_ticks,
+        cores: int | None = None,
     ) -> None:
         self.policy = policy or LoadPolicy()
         self.enabled = enabled
@@ -77,6 +89,11 @@ class LoadGuard:
         self._cpu = Smoothed(self.policy.smooth_s)
         self._lag = Smoothed(self.policy.smooth_s)
         self._tracker = LevelTracker(self.policy)
+        self._read_own = read_own
+        self.people: Callable[[], int] = lambda: 0  # the people in the relay's calls (set by `install`)
+        # the share of all cores one participant costs: measured over the calls, a prior until then
+        self._per_person = Smoothed(PER_PERSON_SMOOTH_S)
+        self._prior_share = self.policy.participant_cores / (cores or os.cpu_count() or 1)
         self._last: Reading | None = None
         self._task: asyncio.Task[None] | None = None
         throttle.busy_face_fps = self.policy.busy_face_fps
@@ -93,13 +110,23 @@ class LoadGuard:
     def speech_lag_s(self) -> float:
         return self._lag.value or 0.0
 
+    @property
+    def participant_share(self) -> float:
+        """The share of all cores one more participant would take, as measured (or the policy's prior)."""
+        return self._per_person.value if self._per_person.value is not None else self._prior_share
+
+    def room_for_one_more(self) -> bool:
+        return self.cpu_busy + self.participant_share < self.policy.full_at_cpu
+
     def full(self) -> bool:
-        """True while new joins are to be refused."""
-        return self.enabled and self._tracker.level is Level.FULL
+        """True while new joins are to be refused: the level is full, or one more would make it so."""
+        if not self.enabled:
+            return False
+        return self._tracker.level is Level.FULL or not self.room_for_one_more()
 
     def measure(self) -> Reading:
         """Read the counters (a few small files: off the event loop in the relay)."""
-        return Reading(self._clock(), self._read_cpu(), self._read_niced(), self._read_lag())
+        return Reading(self._clock(), self._read_cpu(), self._read_niced(), self._read_lag(), self._read_own())
 
     def sample(self, reading: Reading | None = None) -> Level:
         """Take in one reading (measured now if not given) and update the level; its effects follow a change."""
@@ -110,6 +137,7 @@ class LoadGuard:
             share = cpu_share(last.cpu, now.cpu, niced_ticks_between(last.niced, now.niced))
             if share is not None:
                 self._cpu.add(share, dt)
+            self._measure_per_person(last, now, dt)
         self._lag.add(now.lag_s, dt)
         before = self._tracker.level
         after = self._tracker.update(self.cpu_busy, self.speech_lag_s, now.t)
@@ -126,6 +154,13 @@ class LoadGuard:
                 self.throttle.set_busy(after is not Level.NORMAL)
         return after
 
+    def _measure_per_person(self, last: Reading, now: Reading, dt: float) -> None:
+        assert last.cpu is not None and now.cpu is not None
+        total = now.cpu.total - last.cpu.total
+        if now.people < 1 or last.own is None or now.own is None or total <= 0:
+            return  # nobody to divide by: keep what was measured before
+        self._per_person.add(max(0, now.own - last.own) / total / now.people, dt)
+
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._run(), name="load gauge")
 
@@ -140,7 +175,8 @@ class LoadGuard:
     async def _run(self) -> None:
         while True:
             try:
-                self.sample(await in_normal_thread(self.measure))
+                reading = await in_normal_thread(self.measure)
+                self.sample(reading._replace(people=self.people()))  # counted on the loop, which changes the rooms
             except Exception:  # a gauge that fails must not stop: the relay keeps serving on the last level
                 log.exception("the load gauge could not take a reading")
             await asyncio.sleep(self.policy.sample_s)
@@ -155,6 +191,8 @@ class LoadGuard:
             "cpu_busy": round(self.cpu_busy, 3),
             "speech_lag_s": round(self.speech_lag_s, 3),
             "speech_lag_now_s": round(self._read_lag(), 3),
+            "participant_share": round(self.participant_share, 3),
+            "room_for_one_more": self.room_for_one_more(),
             "speech_workers": sum(1 for w in speech if not w.closed),
             "speech_workers_in_memory": len(speech),
             "face_workers": sum(1 for w in faces if not w.closed),
@@ -184,6 +222,8 @@ async def load(request: web.Request) -> web.Response:
 def install(app: web.Application, guard: LoadGuard) -> None:
     """Add the guard, its route and its start and stop to `app`."""
     app[LOAD] = guard
+    relay = app[RELAY]
+    guard.people = lambda: sum(len(room.participants) for room in relay.rooms.values())
     app.router.add_get("/api/load", load)
     app.on_startup.append(_start)
     app.on_cleanup.append(_stop)

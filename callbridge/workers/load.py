@@ -26,6 +26,7 @@ from typing import NamedTuple, Protocol
 
 PROC_STAT = Path("/proc/stat")
 OWN_TASKS = Path("/proc/self/task")
+OWN_STAT = Path("/proc/self/stat")
 YIELDING_NICE = 10  # from this nice value on, a thread's CPU is headroom: it yields to the relay's work
 
 
@@ -89,6 +90,14 @@ def read_own_niced(tasks: Path = OWN_TASKS) -> dict[int, int]:
     return found
 
 
+def read_own_ticks(path: Path = OWN_STAT) -> int | None:
+    """Jiffies this process has run so far (all its threads), or None where there is no /proc."""
+    try:
+        return parse_task_stat(path.read_text())[1]
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 def niced_ticks_between(before: dict[int, int], after: dict[int, int]) -> int:
     """Jiffies the threads in `after` ran since `before` (a new thread's whole life; ended ones are lost)."""
     return sum(max(0, ticks - before.get(tid, 0)) for tid, ticks in after.items())
@@ -127,11 +136,12 @@ class Smoothed:
 class LoadPolicy:
     """Thresholds on the smoothed readings; ValueError for values that make no sense."""
 
-    # CPU is the share of all cores. At 90% a 2-core machine has no decode's worth of headroom left for one more
-    # speaker, so a join would only slow everyone's triggers down.
-    full_at_cpu: float = 0.9
-    # At 75% the calls' peaks (a beam sweep, an ad's start) still fit; work that can wait should.
-    busy_at_cpu: float = 0.75
+    # CPU is the share of all cores, and a join is refused when one more participant's measured cost would
+    # take it to this: on the 2-core bench machine trigger-to-ad broke (p95 1.76 s) with 6 people at 0.74,
+    # and held with 4 at 0.61 (bench/load.py; docs/experiments.md, "Capacity and the guard").
+    full_at_cpu: float = 0.8
+    # From here the calls' peaks (a beam sweep, an ad's start) still fit; work that can wait should.
+    busy_at_cpu: float = 0.8 * 5 / 6
     # A decode normally keeps audio waiting 0.1-0.3 s; a second means the recognisers get too little CPU.
     full_at_speech_lag_s: float = 1.0
     busy_at_speech_lag_s: float = 0.5
@@ -145,13 +155,16 @@ class LoadPolicy:
     sample_s: float = 0.5  # the gauge's pace: /proc/stat and the workers are read twice a second
     # While busy, each face worker looks once a second (5 normally): still enough to catch a better face.
     busy_face_fps: float = 1.0
+    # What one participant costs until the relay has measured it itself: the capacity bench's relay CPU
+    # per participant with AI on (0.22-0.24 cores).
+    participant_cores: float = 0.25
 
     def __post_init__(self) -> None:
         if not 0.0 < self.busy_at_cpu <= self.full_at_cpu <= 1.0:
             raise ValueError("CPU thresholds must satisfy 0 < busy <= full <= 1 (a share of all cores)")
         if not 0.0 < self.busy_at_speech_lag_s <= self.full_at_speech_lag_s <= 10.0:
             raise ValueError("speech-lag thresholds must satisfy 0 < busy <= full <= 10 seconds")
-        positive = ("cpu_margin", "lag_margin_s", "smooth_s", "sample_s", "busy_face_fps")
+        positive = ("cpu_margin", "lag_margin_s", "smooth_s", "sample_s", "busy_face_fps", "participant_cores")
         for name in positive:
             if not getattr(self, name) > 0.0:  # `not >` also refuses NaN
                 raise ValueError(f"{name} must be more than 0")

@@ -116,7 +116,7 @@ def test_the_flags_policy_puts_busy_below_full() -> None:
     "cpu,lag,level",
     [
         (0.2, 0.0, Level.NORMAL),
-        (0.8, 0.0, Level.BUSY),
+        (0.7, 0.0, Level.BUSY),
         (0.3, 0.6, Level.BUSY),
         (0.95, 0.0, Level.FULL),
         (0.1, 1.5, Level.FULL),
@@ -218,3 +218,20 @@ def test_a_reading_without_cpu_counters_still_tracks_the_speech_lag() -> None:
     for t in (0.0, 0.5, 1.0):
         guard.sample(Reading(t, None, {}, lag_s=2.0))
     assert guard.cpu_busy == 0.0 and guard.level is Level.FULL
+
+
+def test_one_participants_cost_is_the_relays_own_cpu_over_the_people_in_its_calls() -> None:
+    policy = LoadPolicy(smooth_s=0.01)
+    guard = LoadGuard(policy, throttle=Throttle(), cores=2)
+    assert guard.participant_share == 0.125  # the prior until someone is measured: 0.25 of a core, of two
+    own, total = 0, 0
+    for k in range(60):  # the relay runs 36 of every 100 jiffies of the machine with 3 people in its calls
+        own, total = own + 36, total + 100
+        guard.sample(Reading(k * 0.5, CpuTimes(total // 2, 0, total), {}, 0.0, own=own, people=3))
+    assert guard.participant_share == pytest.approx(0.12, abs=0.005)
+    for k in range(60, 70):  # everyone left: what was measured stays
+        own, total = own + 1, total + 100
+        guard.sample(Reading(k * 0.5, CpuTimes(total // 2, 0, total), {}, 0.0, own=own, people=0))
+    assert guard.participant_share == pytest.approx(0.12, abs=0.005)
+    # at 0.5 busy one more fits under 0.8, at 0.7 it does not
+    assert guard.cpu_busy == pytest.approx(0.5) and guard.room_for_one_more() and not guard.full()

@@ -53,7 +53,15 @@ class Machine:
 async def served(data: Path, machine: Machine) -> AsyncIterator[tuple[TestClient, Relay, LoadGuard]]:
     relay = Relay(Services(data), passthrough=True, token=AdminToken(TOKEN, "environment"))
     policy = LoadPolicy(smooth_s=0.01, calm_s=0.0)  # the readings count at once: the test sets the level
-    guard = LoadGuard(policy, throttle=Throttle(), read_cpu=machine.read, read_niced=dict, read_lag=lambda: 0.0)
+    guard = LoadGuard(
+        policy,
+        throttle=Throttle(),
+        read_cpu=machine.read,
+        read_niced=dict,
+        read_lag=lambda: 0.0,
+        read_own=lambda: None,  # one participant costs the policy's prior: 0.25 of a core, 0.125 of two
+        cores=2,
+    )
     async with TestClient(TestServer(build_app(relay, load=guard))) as client:
         assert relay.loading is not None
         await relay.loading
@@ -94,7 +102,7 @@ def test_the_load_endpoint_needs_the_token_and_reports_the_level_and_what_the_re
                 assert r.status == 401
             ana, welcome = await join(client, name="ana")
             assert isinstance(welcome, dict) and welcome["type"] == "welcome"
-            settle(guard, machine, 0.8)
+            settle(guard, machine, 0.7)
             async with client.get("/api/load", headers=AUTH) as r:
                 assert r.status == 200 and r.headers["Cache-Control"] == "no-store"
                 body = await r.json()
@@ -103,7 +111,8 @@ def test_the_load_endpoint_needs_the_token_and_reports_the_level_and_what_the_re
 
     body = asyncio.run(scenario())
     assert FIELDS <= set(body)
-    assert body["level"] == "busy" and body["cpu_busy"] == pytest.approx(0.8, abs=0.01) and body["guard"] is True
+    assert body["level"] == "busy" and body["cpu_busy"] == pytest.approx(0.7, abs=0.01) and body["guard"] is True
+    assert body["participant_share"] == 0.125 and body["room_for_one_more"] is False  # 0.7 + 0.125 >= 0.8
     assert (body["rooms"], body["participants"]) == (1, 1)
     assert body["speech_lag_s"] == 0.0 and isinstance(body["speech_workers"], int)
 
@@ -135,5 +144,20 @@ def test_a_full_server_refuses_a_join_tells_the_room_and_drops_no_one(tmp_path):
             assert isinstance(welcome, dict) and welcome["type"] == "welcome"
             for ws in (ana, kiosk, cy):
                 await ws.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_join_that_would_fill_the_machine_is_refused_before_the_level_is_full(tmp_path):
+    async def scenario():
+        machine = Machine()
+        async with served(tmp_path, machine) as (client, relay, guard):
+            assert settle(guard, machine, 0.7) is Level.BUSY  # not full, but 0.7 + one person's 0.125 would be
+            ana, refusal = await join(client, name="ana")
+            assert refusal == {"type": "error", "message": SERVER_FULL}
+            assert settle(guard, machine, 0.6) is Level.BUSY  # 0.6 + 0.125 leaves room for one more
+            bo, welcome = await join(client, name="bo")
+            assert isinstance(welcome, dict) and welcome["type"] == "welcome"
+            await bo.close()
 
     asyncio.run(scenario())
