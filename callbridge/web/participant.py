@@ -19,6 +19,7 @@ import av
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCRtpTransceiver, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
+from callbridge.media.adapt import aiortc_playout_delay
 from callbridge.media.adapt.aiortc_jitter_buffer import use_frame_buffers
 from callbridge.media.adapt.aiortc_sdp_offer import Codecs, Extensions, agreed_codecs, create_offer, page_extensions
 from callbridge.media.tracks import Program, RelayTrack
@@ -76,6 +77,7 @@ class Participant:
         async with self._lock:
             if self.answered:
                 raise NegotiationError("already connected: the page offers only once")
+            sdp = aiortc_playout_delay.for_page(sdp)
             try:
                 await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
                 use_frame_buffers(self.pc)  # before media flows: frames leave the buffer once complete

@@ -67,11 +67,22 @@ def test_the_offer_uses_them_and_the_defaults_come_back() -> None:
     assert rtcpeerconnection.HEADER_EXTENSIONS is HEADER_EXTENSIONS
 
 
-def test_playout_delay_takes_the_pages_id_or_a_free_one() -> None:
+def test_playout_delay_takes_the_pages_id_and_is_left_out_where_the_page_did_not_offer_it() -> None:
     aiortc_playout_delay.install()
     try:
         offered = CHROME_OFFER + f"a=extmap:12 {aiortc_playout_delay.URI}\n"
         assert _ids(page_extensions(offered))["video"]["playout-delay"] == 12
-        assert _ids(page_extensions(CHROME_OFFER))["video"]["playout-delay"] not in {1, 2, 4, 9}
+        assert "playout-delay" not in _ids(page_extensions(CHROME_OFFER))["video"]
     finally:
         aiortc_playout_delay.uninstall()
+
+
+def test_a_firefox_offer_loses_the_playout_delay_line_and_a_chromium_one_keeps_it() -> None:
+    line = f"a=extmap:12 {aiortc_playout_delay.URI}\n"
+    firefox = "v=0\no=mozilla...THIS_IS_SDPARTA-128.0 1 0 IN IP4 0.0.0.0\n" + line + "a=extmap:4 urn:x\n"
+    assert (
+        aiortc_playout_delay.for_page(firefox)
+        == "v=0\no=mozilla...THIS_IS_SDPARTA-128.0 1 0 IN IP4 0.0.0.0\na=extmap:4 urn:x\n"
+    )
+    chromium = "v=0\no=- 4611 2 IN IP4 127.0.0.1\n" + line
+    assert aiortc_playout_delay.for_page(chromium) == chromium

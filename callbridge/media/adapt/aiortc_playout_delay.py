@@ -49,6 +49,17 @@ def _set(self: rtp.HeaderExtensionsMap, values: rtp.HeaderExtensions) -> tuple[i
 _VALUE = value()
 
 
+def for_page(offer_sdp: str) -> str:
+    """The page's offer as the relay takes it: without the extension when the page is Firefox.
+
+    Firefox ESR offers it, but with it agreed Alice's Chromium never got Bob's video past
+    its first frames when Bob was Firefox (the call test); Chromium is where it was measured.
+    """
+    if "o=mozilla" not in offer_sdp:
+        return offer_sdp
+    return "".join(line for line in offer_sdp.splitlines(keepends=True) if URI not in line)
+
+
 def install() -> None:
     """Offer and answer the extension on video, and send it wherever it was agreed."""
     if not any(ext.uri == URI for ext in HEADER_EXTENSIONS["video"]):

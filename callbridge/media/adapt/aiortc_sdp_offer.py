@@ -23,6 +23,8 @@ from aiortc.rtcrtpparameters import RTCRtpCodecParameters, RTCRtpHeaderExtension
 
 Extensions = dict[str, list[RTCRtpHeaderExtensionParameters]]
 Codecs = dict[str, list[RTCRtpCodecParameters]]
+# offered to a page only if its own offer had it: Firefox ESR stops receiving the page's video otherwise
+ONLY_WHERE_OFFERED = {"http://www.webrtc.org/experiments/rtp-hdrext/playout-delay"}
 _EXTMAP = re.compile(r"^a=extmap:(\d+)(?:/\w+)?\s+(\S+)", re.MULTILINE)
 
 
@@ -32,12 +34,14 @@ def page_extensions(offer_sdp: str) -> Extensions:
     taken = set(chosen.values())
     free = (i for i in range(1, 15) if i not in taken)
     ids: dict[str, int] = {}
-    for kind in ("audio", "video"):
-        for ext in HEADER_EXTENSIONS[kind]:
-            if ext.uri not in ids:
-                ids[ext.uri] = chosen[ext.uri] if ext.uri in chosen else next(free)
+    offered = [e for kind in ("audio", "video") for e in HEADER_EXTENSIONS[kind]]
+    for ext in offered:
+        if ext.uri not in ids and (ext.uri in chosen or ext.uri not in ONLY_WHERE_OFFERED):
+            ids[ext.uri] = chosen[ext.uri] if ext.uri in chosen else next(free)
     return {
-        kind: [RTCRtpHeaderExtensionParameters(id=ids[e.uri], uri=e.uri) for e in HEADER_EXTENSIONS[kind]]
+        kind: [
+            RTCRtpHeaderExtensionParameters(id=ids[e.uri], uri=e.uri) for e in HEADER_EXTENSIONS[kind] if e.uri in ids
+        ]
         for kind in ("audio", "video")
     }
 
