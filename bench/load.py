@@ -268,7 +268,8 @@ def soak(bench: Bench, args: argparse.Namespace) -> dict[str, Any]:
             | {k: pooled[k] for k in ("frame_latency_p50_s", "trigger_to_ad_p50_s", "listener_fps_min")}
         )
     after = bench.leave_all(idle)
-    verdict = lp.soak_verdict(first, last, after)
+    slope = lp.rss_slope_mb_per_h([s for s in samples if s["t"] >= t0 + span])
+    verdict = lp.soak_verdict(first, last, after, slope)
     say(f"soak: {'flat' if not verdict else 'NOT flat: ' + '; '.join(verdict)}")
     return {
         "date": datetime.now(UTC).isoformat(),
@@ -278,12 +279,13 @@ def soak(bench: Bench, args: argparse.Namespace) -> dict[str, Any]:
         "window_minutes": round(span / 60, 2),
         "first": first,
         "last": last,
-        "rss_slope_mb_per_h": lp.rss_slope_mb_per_h([s for s in samples if s["t"] >= t0 + span]),
+        "rss_slope_mb_per_h": slope,
         "after_leave": after,
         "flat": not verdict,
         "failures": verdict,
         "tolerances": {
             "rss_mb": f"+{lp.RSS_TOL_MB:g} MB or +{lp.RSS_TOL_FRAC:.0%}, whichever is more",
+            "rss_slope_mb_per_h": f"{lp.RSS_SLOPE_TOL_MB_H:g}",
             "threads": f"+{lp.THREAD_TOL}",
             "fds": f"+{lp.FD_TOL}",
             "frame_latency_p50_s": f"+{lp.FRAME_LATENCY_TOL_S:g}",

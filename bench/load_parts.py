@@ -22,6 +22,9 @@ RSS_TOL_MB, RSS_TOL_FRAC = 30.0, 0.05
 THREAD_TOL, FD_TOL = 2, 4
 LEVELS = ("normal", "busy", "full")  # /api/load's levels, least loaded first
 FRAME_LATENCY_TOL_S, TRIGGER_TOL_S = 0.05, 0.25
+# a relay that runs for weeks cannot grow 1 GB a day; 30 min of ad renders swing RSS by about 250 MB,
+# so a fitted slope is only good to a few tens of MB an hour
+RSS_SLOPE_TOL_MB_H = 50.0
 
 Row = tuple[float, float | None, bool]  # arrival time, frame latency (None: no stamp), ad frame
 
@@ -233,12 +236,17 @@ def rss_slope_mb_per_h(samples: Sequence[dict[str, Any]]) -> float | None:
     return round(float(np.polyfit(t - t[0], rss, 1)[0]) * 3600, 1)
 
 
-def soak_verdict(first: dict[str, Any], last: dict[str, Any], after: dict[str, Any]) -> list[str]:
-    """How the soak's last window drifted from its first, and what was left once everyone left; [] when flat."""
+def soak_verdict(
+    first: dict[str, Any], last: dict[str, Any], after: dict[str, Any], slope_mb_h: float | None = None
+) -> list[str]:
+    """How the soak's last window drifted from its first, RSS's slope, and what was left once everyone left;
+    [] when flat."""
     out = []
     grew = last["rss_mb"] - first["rss_mb"]
     if grew > max(RSS_TOL_MB, RSS_TOL_FRAC * first["rss_mb"]):
         out.append(f"RSS grew {grew:.0f} MB ({first['rss_mb']:.0f} -> {last['rss_mb']:.0f})")
+    if slope_mb_h is not None and slope_mb_h > RSS_SLOPE_TOL_MB_H:
+        out.append(f"RSS slope {slope_mb_h:.0f} MB/h")
     if last["threads"] > first["threads"] + THREAD_TOL:
         out.append(f"threads {first['threads']:g} -> {last['threads']:g}")
     if last["fds"] > first["fds"] + FD_TOL:

@@ -95,7 +95,8 @@ def soak_markdown(s: dict[str, Any]) -> str:
         "|---|---|---|---|",
         *(f"| {name} | {x} | {y} | {t} |" for name, x, y, t in rows),
         "",
-        f"- RSS slope after the first {w:g} min: {_f(s['rss_slope_mb_per_h'], '.1f', ' MB/h')}.",
+        f"- RSS slope after the first {w:g} min: {_f(s['rss_slope_mb_per_h'], '.1f', ' MB/h')}"
+        f" (at most {tol.get('rss_slope_mb_per_h', '?')}).",
         f"- After everyone left ({after.get('settle_s', '?')} s): relay threads {after['threads']} "
         f"(idle before the call: {after['idle_threads']}), open fds {after['fds']} (idle: {after['idle_fds']}), "
         f"speech workers {_left(after)}.",

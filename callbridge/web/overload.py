@@ -47,6 +47,7 @@ log = logging.getLogger(__name__)
 CpuReader = Callable[[], CpuTimes | None]
 NicedReader = Callable[[], dict[int, int]]
 LagReader = Callable[[], float]
+ALWAYS_SEATED = 2  # one two-person call
 PER_PERSON_SMOOTH_S = 20.0  # a participant's cost swings with speech and ads; a join is judged on the average
 
 
@@ -91,9 +92,10 @@ class LoadGuard:
         self._tracker = LevelTracker(self.policy)
         self._read_own = read_own
         self.people: Callable[[], int] = lambda: 0  # the people in the relay's calls (set by `install`)
-        # the share of all cores one participant costs: measured over the calls, a prior until then
-        self._per_person = Smoothed(PER_PERSON_SMOOTH_S)
-        self._prior_share = self.policy.participant_cores / (cores or os.cpu_count() or 1)
+        # the share of all cores one participant costs: measured over the calls, from a prior, so that
+        # one person's first seconds (a pre-render, the models warming up) do not stand for everyone's
+        prior = self.policy.participant_cores / (cores or os.cpu_count() or 1)
+        self._per_person = Smoothed(PER_PERSON_SMOOTH_S, start=prior)
         self._last: Reading | None = None
         self._task: asyncio.Task[None] | None = None
         throttle.busy_face_fps = self.policy.busy_face_fps
@@ -113,14 +115,19 @@ class LoadGuard:
     @property
     def participant_share(self) -> float:
         """The share of all cores one more participant would take, as measured (or the policy's prior)."""
-        return self._per_person.value if self._per_person.value is not None else self._prior_share
+        assert self._per_person.value is not None  # it starts from the prior
+        return self._per_person.value
 
     def room_for_one_more(self) -> bool:
         return self.cpu_busy + self.participant_share < self.policy.full_at_cpu
 
     def full(self) -> bool:
-        """True while new joins are to be refused: the level is full, or one more would make it so."""
-        if not self.enabled:
+        """True while new joins are to be refused: the level is full, or one more would make it so.
+
+        The first call's people are always let in: a machine too busy for one call is set up wrong, not
+        full, and its readings then are the relay's own start (models, the first pre-render).
+        """
+        if not self.enabled or self.people() < ALWAYS_SEATED:
             return False
         return self._tracker.level is Level.FULL or not self.room_for_one_more()
 

@@ -119,9 +119,9 @@ def cpu_share(before: CpuTimes, after: CpuTimes, own_niced: int = 0) -> float | 
 class Smoothed:
     """An exponential moving average over about `span_s` seconds, whatever the sampling interval."""
 
-    def __init__(self, span_s: float) -> None:
+    def __init__(self, span_s: float, start: float | None = None) -> None:
         self.span_s = span_s
-        self.value: float | None = None
+        self.value: float | None = start  # None: the first sample is taken as it is
 
     def add(self, sample: float, dt_s: float) -> float:
         if self.value is None:

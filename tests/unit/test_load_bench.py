@@ -132,6 +132,11 @@ def test_each_kind_of_drift_or_leftover_fails_the_soak(last: dict, after: dict, 
     assert lp.soak_verdict(FIRST, FIRST | last, AFTER | after) == [expected]
 
 
+def test_a_steep_rss_slope_is_not_flat_even_inside_the_window_tolerance() -> None:
+    assert lp.soak_verdict(FIRST, FIRST, AFTER, slope_mb_h=249.4) == ["RSS slope 249 MB/h"]
+    assert lp.soak_verdict(FIRST, FIRST, AFTER, slope_mb_h=20.0) == []
+
+
 def test_rss_slope_is_megabytes_an_hour() -> None:
     samples = [{"t": 60.0 * k, "rss_mb": 1000.0 + 0.5 * k} for k in range(10)]  # 0.5 MB a minute
     assert lp.rss_slope_mb_per_h(samples) == 30.0

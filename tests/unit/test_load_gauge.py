@@ -168,6 +168,7 @@ def guard_on(counters: Counters, throttle: Throttle, **policy: float) -> tuple[L
         read_lag=lambda: 0.0,
         clock=lambda: now[0],
     )
+    guard.people = lambda: 2  # a call under way: past the seats always given
     return guard, now
 
 
@@ -234,4 +235,19 @@ def test_one_participants_cost_is_the_relays_own_cpu_over_the_people_in_its_call
         guard.sample(Reading(k * 0.5, CpuTimes(total // 2, 0, total), {}, 0.0, own=own, people=0))
     assert guard.participant_share == pytest.approx(0.12, abs=0.005)
     # at 0.5 busy one more fits under 0.8, at 0.7 it does not
-    assert guard.cpu_busy == pytest.approx(0.5) and guard.room_for_one_more() and not guard.full()
+    assert guard.cpu_busy == pytest.approx(0.5) and guard.room_for_one_more()
+    guard.people = lambda: 3
+    assert not guard.full()
+    for k in range(70, 80):
+        total += 100
+        guard.sample(Reading(k * 0.5, CpuTimes(total - 30, 0, total), {}, 0.0, own=own, people=3))
+    assert not guard.room_for_one_more() and guard.full()  # 0.7 + 0.12 passes 0.8
+    guard.people = lambda: 1
+    assert not guard.full()  # the first call's two people are always let in
+
+
+def test_one_persons_first_burst_does_not_stand_for_everyones_cost() -> None:
+    guard = LoadGuard(LoadPolicy(), throttle=Throttle(), cores=2)
+    guard.sample(Reading(0.0, CpuTimes(0, 0, 0), {}, 0.0, own=0, people=1))
+    guard.sample(Reading(0.5, CpuTimes(90, 0, 100), {}, 0.0, own=90, people=1))  # a pre-render: 0.9 for one
+    assert guard.participant_share < 0.15
