@@ -66,11 +66,11 @@ def add_parser(sub: Any) -> None:
     p.add_argument(
         "--full-at-cpu",
         type=float,
-        default=0.8,
+        default=0.75,
         metavar="SHARE",
         help="refuse new joins ('this server is full') while the CPU taken by work at normal priority, averaged "
         "over a few seconds, is at least this share of all cores, or one more participant (their measured cost) "
-        "would take it there (default 0.8; niced programs count as free); "
+        "would take it there (default 0.75; niced programs count as free); "
         "from 5/6 of it the relay is busy: it analyses fewer face frames and puts off unlikely ad pre-renders. "
         "People in a call are never dropped",
     )

@@ -137,11 +137,12 @@ class LoadPolicy:
     """Thresholds on the smoothed readings; ValueError for values that make no sense."""
 
     # CPU is the share of all cores, and a join is refused when one more participant's measured cost would
-    # take it to this: on the 2-core bench machine trigger-to-ad broke (p95 1.76 s) with 6 people at 0.74,
-    # and held with 4 at 0.61 (bench/load.py; docs/experiments.md, "Capacity and the guard").
-    full_at_cpu: float = 0.8
+    # take it to this: on the 2-core bench machine trigger-to-ad broke with 6 people (readings up to
+    # 0.68-0.74) and held with 4 (up to 0.59-0.61), one person costing 0.12 (bench/load.py;
+    # docs/experiments.md, "Capacity and the guard").
+    full_at_cpu: float = 0.75
     # From here the calls' peaks (a beam sweep, an ad's start) still fit; work that can wait should.
-    busy_at_cpu: float = 0.8 * 5 / 6
+    busy_at_cpu: float = 0.75 * 5 / 6
     # A decode normally keeps audio waiting 0.1-0.3 s; a second means the recognisers get too little CPU.
     full_at_speech_lag_s: float = 1.0
     busy_at_speech_lag_s: float = 0.5

@@ -127,7 +127,7 @@ def test_either_reading_sets_the_level(cpu, lag, level) -> None:
 
 
 def test_levels_rise_at_once_and_fall_one_step_after_a_calm_spell_clearly_below() -> None:
-    tracker = LevelTracker(LoadPolicy(calm_s=5.0))
+    tracker = LevelTracker(LoadPolicy(full_at_cpu=0.9, busy_at_cpu=0.75, calm_s=5.0))
     assert tracker.update(0.95, 0.0, now=0.0) is Level.FULL
     assert tracker.update(0.85, 0.0, now=1.0) is Level.FULL  # below 0.9 but within the margin: stays
     for t in (2.0, 4.0, 6.0):
@@ -139,7 +139,7 @@ def test_levels_rise_at_once_and_fall_one_step_after_a_calm_spell_clearly_below(
 
 
 def test_a_flicker_above_the_release_point_restarts_the_calm_spell() -> None:
-    tracker = LevelTracker(LoadPolicy(calm_s=5.0))
+    tracker = LevelTracker(LoadPolicy(full_at_cpu=0.9, busy_at_cpu=0.75, calm_s=5.0))
     tracker.update(0.95, 0.0, now=0.0)
     tracker.update(0.5, 0.0, now=1.0)
     tracker.update(0.86, 0.0, now=4.0)  # back inside the margin
@@ -234,14 +234,14 @@ def test_one_participants_cost_is_the_relays_own_cpu_over_the_people_in_its_call
         own, total = own + 1, total + 100
         guard.sample(Reading(k * 0.5, CpuTimes(total // 2, 0, total), {}, 0.0, own=own, people=0))
     assert guard.participant_share == pytest.approx(0.12, abs=0.005)
-    # at 0.5 busy one more fits under 0.8, at 0.7 it does not
+    # at 0.5 busy one more fits under 0.75, at 0.7 it does not
     assert guard.cpu_busy == pytest.approx(0.5) and guard.room_for_one_more()
     guard.people = lambda: 3
     assert not guard.full()
     for k in range(70, 80):
         total += 100
         guard.sample(Reading(k * 0.5, CpuTimes(total - 30, 0, total), {}, 0.0, own=own, people=3))
-    assert not guard.room_for_one_more() and guard.full()  # 0.7 + 0.12 passes 0.8
+    assert not guard.room_for_one_more() and guard.full()  # 0.7 + 0.12 passes 0.75
     guard.people = lambda: 1
     assert not guard.full()  # the first call's two people are always let in
 

@@ -5,6 +5,8 @@ those in the call stay and watching screens still join."""
 from __future__ import annotations
 
 import asyncio
+import functools
+import itertools
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -61,6 +63,7 @@ async def served(data: Path, machine: Machine) -> AsyncIterator[tuple[TestClient
         read_lag=lambda: 0.0,
         read_own=lambda: None,  # one participant costs the policy's prior: 0.25 of a core, 0.125 of two
         cores=2,
+        clock=functools.partial(next, itertools.count(0.0, 0.5)),  # readings half a second apart, as live
     )
     async with TestClient(TestServer(build_app(relay, load=guard))) as client:
         assert relay.loading is not None
@@ -112,7 +115,7 @@ def test_the_load_endpoint_needs_the_token_and_reports_the_level_and_what_the_re
     body = asyncio.run(scenario())
     assert FIELDS <= set(body)
     assert body["level"] == "busy" and body["cpu_busy"] == pytest.approx(0.7, abs=0.01) and body["guard"] is True
-    assert body["participant_share"] == 0.125 and body["room_for_one_more"] is False  # 0.7 + 0.125 >= 0.8
+    assert body["participant_share"] == 0.125 and body["room_for_one_more"] is False  # 0.7 + 0.125 >= 0.75
     assert (body["rooms"], body["participants"]) == (1, 1)
     assert body["speech_lag_s"] == 0.0 and isinstance(body["speech_workers"], int)
 
@@ -160,6 +163,7 @@ def test_a_join_that_would_fill_the_machine_is_refused_before_the_level_is_full(
             cy, refusal = await join(client, name="cy")
             assert refusal == {"type": "error", "message": SERVER_FULL}
             assert settle(guard, machine, 0.6) is Level.BUSY  # 0.6 + 0.125 leaves room for one more
+            assert guard.room_for_one_more(), (guard.cpu_busy, guard.participant_share)
             di, welcome = await join(client, name="di")
             assert isinstance(welcome, dict) and welcome["type"] == "welcome"
             for ws in (di, *(ws for ws, _ in first_call)):

@@ -39,7 +39,7 @@ def test_the_flags_make_the_policy_and_the_guard_can_be_switched_off():
     add_parser(parser.add_subparsers())
     args = parser.parse_args(["serve"])
     policy = _load_policy(args)
-    assert (policy.full_at_cpu, policy.full_at_speech_lag_s, args.no_overload_guard) == (0.8, 1.0, False)
+    assert (policy.full_at_cpu, policy.full_at_speech_lag_s, args.no_overload_guard) == (0.75, 1.0, False)
     args = parser.parse_args(["serve", "--full-at-cpu", "0.6", "--full-at-speech-lag", "2", "--no-overload-guard"])
     policy = _load_policy(args)
     assert (policy.full_at_cpu, policy.busy_at_cpu, policy.full_at_speech_lag_s) == (0.6, pytest.approx(0.5), 2.0)
