@@ -38,6 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 RESULTS = ROOT / "bench" / "results" / "relay_browser.json"
 LOOP_S = 12.0
+TARGETS = {"p50": 0.5, "p95": 0.8}  # mid-call trigger-to-ad on the listener's page, seconds
 SIZES = [(640, 480), (480, 360), (320, 240)]  # Chrome may lower its send size under load
 
 # Sent to the page verbatim; its one long line stays as it is (the noqa at the closing quotes).
@@ -361,9 +362,10 @@ def markdown(r: dict) -> str:
         "|---|---|---|---|",
         "| Trigger-to-ad p50 (phrase end received → first labelled frame displayed on the listener's page) | "
         f"{f(r['trigger_to_ad_p50_s'])} over {r['ads_seen']}/{r['triggers']} triggers in {r['calls']} calls | "
-        f"≤ 0.7 s | {ok(r['trigger_to_ad_p50_s'], 0.7)} |",
+        f"≤ {TARGETS['p50']} s | {ok(r['trigger_to_ad_p50_s'], TARGETS['p50'])} |",
         f"| &nbsp;&nbsp;p50 of each call | {', '.join(f(v) for v in r['trigger_to_ad_p50_by_call_s'])} | | |",
-        f"| Trigger-to-ad p95 | {f(r['trigger_to_ad_p95_s'])} | ≤ 1.2 s | {ok(r['trigger_to_ad_p95_s'], 1.2)} |",
+        f"| Trigger-to-ad p95 | {f(r['trigger_to_ad_p95_s'])} | ≤ {TARGETS['p95']} s | "
+        f"{ok(r['trigger_to_ad_p95_s'], TARGETS['p95'])} |",
         f"| &nbsp;&nbsp;of which: phrase end received → trigger (speech), p50 | {f(r['speech_p50_s'])} | | |",
         "| &nbsp;&nbsp;&nbsp;&nbsp;of which on the audio clock (audio fed after the phrase) / beyond it, p50 | "
         f"{f(r.get('speech_audio_clock_p50_s'))} / {f(r.get('speech_beyond_audio_clock_p50_s'))} | | |",
