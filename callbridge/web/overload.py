@@ -18,6 +18,7 @@ import asyncio
 import logging
 import os
 import time
+from collections import deque
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -48,6 +49,9 @@ CpuReader = Callable[[], CpuTimes | None]
 NicedReader = Callable[[], dict[int, int]]
 LagReader = Callable[[], float]
 ALWAYS_SEATED = 2  # one two-person call
+# A newcomer's load shows in the readings only once their media flows and the smoothing catches up;
+# until then they count at the measured cost per person (two people often join a room together).
+NEW_S = 10.0
 PER_PERSON_SMOOTH_S = 20.0  # a participant's cost swings with speech and ads; a join is judged on the average
 
 
@@ -96,6 +100,7 @@ class LoadGuard:
         # one person's first seconds (a pre-render, the models warming up) do not stand for everyone's
         prior = self.policy.participant_cores / (cores or os.cpu_count() or 1)
         self._per_person = Smoothed(PER_PERSON_SMOOTH_S, start=prior)
+        self._counts: deque[tuple[float, int]] = deque()  # (time, people) of the recent readings
         self._last: Reading | None = None
         self._task: asyncio.Task[None] | None = None
         throttle.busy_face_fps = self.policy.busy_face_fps
@@ -119,7 +124,10 @@ class LoadGuard:
         return self._per_person.value
 
     def room_for_one_more(self) -> bool:
-        return self.cpu_busy + self.participant_share < self.policy.full_at_cpu
+        """The reading, plus the people it does not show yet (joined within NEW_S), plus one more, under full."""
+        since = self._counts[0][1] if self._counts else 0
+        unseen = max(0, self.people() - since)
+        return self.cpu_busy + self.participant_share * (1 + unseen) < self.policy.full_at_cpu
 
     def full(self) -> bool:
         """True while new joins are to be refused: the level is full, or one more would make it so.
@@ -137,8 +145,11 @@ class LoadGuard:
 
     def sample(self, reading: Reading | None = None) -> Level:
         """Take in one reading (measured now if not given) and update the level; its effects follow a change."""
-        now = reading or self.measure()
+        now = reading or self.measure()._replace(people=self.people())
         last, self._last = self._last, now
+        self._counts.append((now.t, now.people))
+        while len(self._counts) > 1 and self._counts[1][0] <= now.t - NEW_S:
+            self._counts.popleft()  # keeps the newest reading at least NEW_S old at the front
         dt = self.policy.sample_s if last is None else now.t - last.t
         if last is not None and last.cpu is not None and now.cpu is not None:
             share = cpu_share(last.cpu, now.cpu, niced_ticks_between(last.niced, now.niced))

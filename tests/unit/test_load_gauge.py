@@ -251,3 +251,20 @@ def test_one_persons_first_burst_does_not_stand_for_everyones_cost() -> None:
     guard.sample(Reading(0.0, CpuTimes(0, 0, 0), {}, 0.0, own=0, people=1))
     guard.sample(Reading(0.5, CpuTimes(90, 0, 100), {}, 0.0, own=90, people=1))  # a pre-render: 0.9 for one
     assert guard.participant_share < 0.15
+
+
+def test_people_who_just_joined_count_at_the_measured_cost_until_the_readings_show_them() -> None:
+    guard = LoadGuard(LoadPolicy(smooth_s=0.01), throttle=Throttle(), cores=2)  # 0.125 a person
+    people = [2]
+    guard.people = lambda: people[0]
+    total = 0
+    for k in range(30):  # 15 s at 0.4 with two people
+        total += 100
+        guard.sample(Reading(k * 0.5, CpuTimes(total * 4 // 10, 0, total), {}, 0.0, people=people[0]))
+    assert guard.room_for_one_more()  # 0.4 + 0.125
+    people[0] = 4  # two more just joined; the readings do not show them yet
+    assert not guard.room_for_one_more()  # 0.4 + 3 x 0.125 = 0.775
+    for k in range(30, 52):  # 11 s on, the readings hold all four (their load, say, 0.45)
+        total += 100
+        guard.sample(Reading(k * 0.5, CpuTimes(total * 45 // 100, 0, total), {}, 0.0, people=4))
+    assert guard.room_for_one_more()  # 0.45 + 0.125
