@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from adengine.label import DisclosureLabel
+from bench.browser_priority import lower_browsers
 from bench.report import machine_info, publish
 from callbridge.media.adapt import encoder_trace
 from tests.support.browser import media
@@ -128,47 +129,6 @@ def start_server(data: Path) -> tuple[subprocess.Popen, str]:
     return start_relay(data, log=(data / "serve.log").open("w"), log_path=data / "serve.log", timeout_s=100)
 
 
-BROWSER_NICE = 19  # the lowest: the browsers stand in for visitors' own machines
-
-
-def _lower_browsers(stop: threading.Event) -> None:
-    """Both browsers stand in for machines of their own: every thread of theirs runs at BROWSER_NICE, below the relay.
-
-    Nice values are per thread on Linux, and Chromium sets its own: as root it
-    puts its display and audio threads at nice -8, above every relay thread
-    (0.8 of the 2 cores ran there). So each thread is lowered, and again every
-    half second for threads started or raised since.
-
-    With the kernel's autogroup scheduling on (as on these hosts), each
-    browser runs in a session of its own, and sessions share the CPU equally
-    whatever their threads' nice values: the relay got a third of it while
-    both browsers were busy, and its event loop waited for a core 55-80% of
-    the time during ads. So each browser's group is lowered as well.
-    """
-    while not stop.is_set():
-        for pid in subprocess.run(
-            ["pgrep", "-f", "/usr/lib/chromium/chromium"], capture_output=True, text=True
-        ).stdout.split():
-            _lower_autogroup(pid)
-            for task in Path(f"/proc/{pid}/task").glob("*"):
-                try:
-                    if os.getpriority(os.PRIO_PROCESS, int(task.name)) < BROWSER_NICE:
-                        os.setpriority(os.PRIO_PROCESS, int(task.name), BROWSER_NICE)
-                except (ProcessLookupError, PermissionError, ValueError):
-                    pass
-        stop.wait(0.5)
-
-
-def _lower_autogroup(pid: str) -> None:
-    """Put the process's autogroup (its session, where autogroup scheduling is on) at BROWSER_NICE."""
-    group = Path(f"/proc/{pid}/autogroup")
-    try:
-        if f"nice {BROWSER_NICE}" not in group.read_text():
-            group.write_text(str(BROWSER_NICE))
-    except OSError:  # no autogroup scheduling here, or the process has gone
-        pass
-
-
 def run(seconds: float, tmp: Path, lead_s: float = 3.0, loop_s: float = LOOP_S, watch_js: str | None = None) -> dict:
     """One call: Alice says the phrase `lead_s` after joining and every `loop_s` after that; Bob's page watches.
 
@@ -212,7 +172,7 @@ def run(seconds: float, tmp: Path, lead_s: float = 3.0, loop_s: float = LOOP_S, 
             if watch_js:
                 bob.evaluate(watch_js)
             stop = threading.Event()
-            nicer = threading.Thread(target=_lower_browsers, args=(stop,), daemon=True)
+            nicer = threading.Thread(target=lower_browsers, args=(stop,), daemon=True)
             nicer.start()
             print(f"browser call through {url} for {seconds:g} s", file=sys.stderr, flush=True)
             time.sleep(seconds)

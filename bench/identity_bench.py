@@ -164,7 +164,7 @@ def scripted_call(tmp: Path, speaker: np.ndarray, actor: np.ndarray) -> dict:
 def browser_call(tmp: Path, speaker: np.ndarray, actor: np.ndarray) -> dict:
     from playwright.sync_api import sync_playwright
 
-    from bench.browser_bench import _lower_browsers
+    from bench.browser_priority import lower_browsers
     from tests.support.browser import media
     from tests.support.browser.chromium import ChromiumParticipant
     from tests.support.relayserver import serving
@@ -176,7 +176,7 @@ def browser_call(tmp: Path, speaker: np.ndarray, actor: np.ndarray) -> dict:
     data = tmp / "browser"
     data.mkdir()
     stop = threading.Event()
-    threading.Thread(target=_lower_browsers, args=(stop,), daemon=True).start()
+    threading.Thread(target=lower_browsers, args=(stop,), daemon=True).start()
     try:
         with serving(data) as url, sync_playwright() as pw:
             alice = ChromiumParticipant(pw, "alice", y4m[0], talk)

@@ -1,19 +1,15 @@
 """End to end in real browsers: two people in a room, one says "dinner tonight", the other sees the ad.
 
-The relay (`python -m callbridge serve`) and the browsers run in a network
-namespace of their own, so nothing leaves the machine: loopback only for two
-Chromiums, and loopback plus a veth pair linked to itself when the listener is
-Firefox, which gathers no ICE candidate on `lo` alone (see netns.py). When
-pytest runs outside such a namespace, this test re-runs itself inside one
-(`unshare -n`, which needs root) and passes or fails with that run.
+The relay (`python -m callbridge serve`) and the browsers run in a network namespace of their own, so nothing leaves
+the machine: loopback only for two Chromiums, and loopback plus a veth pair linked to itself when the listener is
+Firefox, which gathers no ICE candidate on `lo` alone (see netns.py). When pytest runs outside such a namespace,
+this test re-runs itself inside one (`unshare -n`, which needs root) and passes or fails with that run.
 
-Alice (Chromium) has a fake camera of Grace Hopper, and her microphone says
-"Shall we have dinner tonight? I know a place." then stays quiet, on a 16 s
-loop. Bob, the listener, is a second Chromium (camera: Eileen Collins,
-microphone silent) or Debian's Firefox ESR over WebDriver BiDi (its own
-generated camera and tone). Bob's page must show the ad in Alice's own tile,
-with the disclosure label on every ad frame, and live video (no label) before
-and after.
+Alice (Chromium) has a fake camera of Grace Hopper, and her microphone says "Shall we have dinner tonight? I know a
+place." then stays quiet, on a 16 s loop. Bob, the listener, is a second Chromium (camera: Eileen Collins,
+microphone silent) or Debian's Firefox ESR over WebDriver BiDi (its own generated camera and tone). Bob's page must
+show the ad in Alice's own tile, with the disclosure label on every ad frame, and live video (no label) before and
+after.
 """
 
 from __future__ import annotations
