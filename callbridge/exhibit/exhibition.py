@@ -13,6 +13,7 @@ import time
 
 from callbridge.exhibit.playlist import Act
 from callbridge.exhibit.recorded import RecordedParticipant
+from callbridge.tasks import cancel_and_wait
 from callbridge.web.pipelines import new_pipeline
 from callbridge.web.relay import Relay
 from callbridge.web.room import JoinError, Room
@@ -35,9 +36,7 @@ class Exhibition:
         self._task = asyncio.ensure_future(self._run())
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        await cancel_and_wait(self._task)
 
     async def _run(self) -> None:
         if self.relay.loading is not None:

@@ -24,9 +24,11 @@ from typing import Any, NamedTuple
 
 from aiohttp import web
 
+from callbridge.tasks import cancel_and_wait
 from callbridge.web.admin_api import require_admin
 from callbridge.web.relay import RELAY
 from callbridge.workers.faces import live_face_workers
+from callbridge.workers.heap import heap_mb
 from callbridge.workers.load import (
     THROTTLE,
     CpuTimes,
@@ -183,10 +185,8 @@ class LoadGuard:
         self._task = asyncio.get_running_loop().create_task(self._run(), name="load gauge")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
         if self.enabled:
             self.throttle.set_busy(False)  # the process may serve again (tests); workers start at full rate
 
@@ -215,6 +215,7 @@ class LoadGuard:
             "speech_workers_in_memory": len(speech),
             "face_workers": sum(1 for w in faces if not w.closed),
             "face_workers_in_memory": len(faces),
+            "heap": heap_mb(),
             "thresholds": {
                 "busy_at_cpu": round(self.policy.busy_at_cpu, 3),
                 "full_at_cpu": round(self.policy.full_at_cpu, 3),

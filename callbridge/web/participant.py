@@ -23,6 +23,7 @@ from callbridge.media.adapt import aiortc_playout_delay
 from callbridge.media.adapt.aiortc_jitter_buffer import use_frame_buffers
 from callbridge.media.adapt.aiortc_sdp_offer import Codecs, Extensions, agreed_codecs, create_offer, page_extensions
 from callbridge.media.tracks import Program, RelayTrack
+from callbridge.tasks import cancel_and_wait
 from callbridge.workers.interface import MediaPipeline
 
 log = logging.getLogger(__name__)
@@ -158,8 +159,8 @@ class Participant:
         self._outgoing.clear()
         self.video.close()
         self.audio.close()
-        for task in self._pumps:
-            task.cancel()
+        await cancel_and_wait(*self._pumps)
+        self._pumps.clear()
         await self.pc.close()
         await asyncio.to_thread(self.pipeline.close)
 
@@ -184,11 +185,16 @@ class Participant:
             self._pumps.append(asyncio.ensure_future(self._pump(track)))
 
     async def _pump(self, track: MediaStreamTrack) -> None:
-        """Read what the page sends: on to the receivers, and to the pipeline."""
+        """Read what the page sends: on to the receivers, and to the pipeline; ends when the track does or
+        close() cancels it."""
         while True:
             try:
                 frame = await track.recv()
             except MediaStreamError:
+                return
+            except asyncio.CancelledError:
+                # ends normally: a task that ends cancelled inside aiortc's recv() keeps its CancelledError,
+                # whose traceback holds this participant, where the cycle collector cannot see it
                 return
             received = time.time()  # as it leaves the jitter buffer, before any queue of ours
             if isinstance(frame, (av.VideoFrame, av.AudioFrame)):  # decoded frames only; packets never reach here

@@ -21,11 +21,13 @@ from callbridge.web.events import RoomEvent, campaign_event, room_event
 from callbridge.web.participant import NegotiationError, Participant
 from callbridge.web.room_ads import RoomAds
 from callbridge.web.room_recording import RoomRecording
+from callbridge.workers import heap
 from callbridge.workers.priority import in_normal_thread
 from triggers import Event, TranscriptEvent, TriggerEvent
 
 log = logging.getLogger(__name__)
 SEND_TIMEOUT_S = 2.0  # a page that takes longer to take one message is not reading: it is dropped
+RELEASE_AFTER_S = 1.0  # by then the leaver's session has let go of them too: their pipeline is freed at once
 PATIENCE_S = 0.1  # a broadcast waits this long for slow pages; their deliveries go on in the background
 ROOM_FULL = "this room is full ({n} people)"
 CONSENT_LOG_FAILED = "the server could not record your consent just now; try again in a moment"
@@ -207,6 +209,7 @@ class Room:
                 await asyncio.wait_for(ad_over.wait(), 2.0)
             except TimeoutError:
                 log.warning("room %s: %s's ad did not stop within 2 s", self.name, participant.name)
+        asyncio.get_running_loop().call_later(RELEASE_AFTER_S, _release, self.name, participant.name)
         if participant.watching:
             return
         await self.broadcast(room_event("left", participant.name))
@@ -342,3 +345,8 @@ class Room:
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
             log.error("room %s: %s failed", self.name, task.get_name(), exc_info=task.exception())
+
+
+def _release(room: str, name: str) -> None:
+    took = heap.release()
+    log.debug("room %s: memory released after %s left (a full collection, %.0f ms)", room, name, took * 1000)

@@ -19,6 +19,7 @@ from callbridge.web.overload import LOAD, LoadGuard
 from callbridge.web.overload import install as install_load_guard
 from callbridge.web.relay import RELAY, Relay, ServerFull
 from callbridge.web.session import Session
+from callbridge.workers.heap import HeapTrimmer
 from callbridge.workers.priority import in_normal_thread, media_executor
 
 log = logging.getLogger(__name__)
@@ -28,6 +29,7 @@ BAD_ROOM = "room names are 1-40 lowercase letters, digits or -"
 
 
 EXHIBITION = web.AppKey("exhibition", Exhibition)
+HEAP_TRIMMER = web.AppKey("heap_trimmer", HeapTrimmer)
 
 
 def build_app(
@@ -55,6 +57,7 @@ def build_app(
     install_load_guard(app, load or LoadGuard(enabled=False))
     template_upload.add_routes(app)
     app.router.add_static("/static", STATIC)
+    app[HEAP_TRIMMER] = HeapTrimmer()
     app.on_startup.append(_start_loading)
     app.on_shutdown.append(_hang_up)
     return app
@@ -69,6 +72,7 @@ async def _start_loading(app: web.Application) -> None:
     encoder_trace.install()  # only where $CALLBRIDGE_TRACE_ENCODES names a file (the browser bench)
     app[RELAY].loading = asyncio.ensure_future(app[RELAY].load())
     app[RELAY].start_campaign_watch()
+    app[HEAP_TRIMMER].start()  # freed ad renders' pages go back to the system (workers/heap.py)
     if EXHIBITION in app:
         app[EXHIBITION].start()
 
@@ -76,6 +80,7 @@ async def _start_loading(app: web.Application) -> None:
 async def _hang_up(app: web.Application) -> None:
     relay = app[RELAY]
     relay.stop_campaign_watch()
+    await app[HEAP_TRIMMER].stop()
     if EXHIBITION in app:
         await app[EXHIBITION].stop()
     for room in list(relay.rooms.values()):

@@ -4,9 +4,11 @@ that fails during a join. Each must leave the rest of the room working."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import sqlite3
 import time
+import weakref
 
 import pytest
 from aiohttp import WSMsgType
@@ -193,6 +195,24 @@ def test_the_outbox_never_waits_and_cuts_a_page_that_does_not_read():
         box.put({"n": 11})  # after the cut: dropped, not queued
         await box.close()
         assert aborted == [1]
+
+    asyncio.run(scenario())
+
+
+@pytest.mark.parametrize("hang", [True, False])
+def test_a_closed_outbox_is_freed_even_when_its_writer_was_cut(hang: bool):
+    async def scenario() -> None:
+        box = Outbox(FakeSocket(hang=hang), lambda: None, write_timeout_s=60)  # type: ignore[arg-type]
+        if hang:
+            box.put({"n": 1})
+        await asyncio.sleep(0.05)  # the writer waits in send_str (hang) or for a message (not)
+        box.cut("test")
+        await box.close()
+        ref = weakref.ref(box)
+        del box
+        await asyncio.sleep(0.05)
+        gc.collect()
+        assert ref() is None  # a writer that ended cancelled would keep the box, and the page's socket, for good
 
     asyncio.run(scenario())
 
