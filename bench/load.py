@@ -52,6 +52,7 @@ from tests.support.rtcclient import AUDIO_RATE
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "load.json"
+ARRIVAL_GAP_S = 15.0  # soak: between one room's joins and the next's (the guard counts the last 10 s' newcomers)
 SETTLE_S = 10.0  # after everyone left, before looking for what was left behind
 
 
@@ -172,6 +173,7 @@ class Bench:
             "speech_workers": api.get("speech_workers"),
             "face_workers": api.get("face_workers"),
             "speech_workers_in_memory": api.get("speech_workers_in_memory"),  # not yet freed, if the relay says
+            "face_workers_in_memory": api.get("face_workers_in_memory"),
             "api": after.get("api"),
         }
 
@@ -246,8 +248,10 @@ def _progress(step: dict[str, Any]) -> str:
 
 def soak(bench: Bench, args: argparse.Namespace) -> dict[str, Any]:
     idle = _idle(bench)
-    rooms = [bench.add_room(k) for k in range(1, args.rooms + 1)]
-    bench.wait_joined(rooms)
+    for k in range(1, args.rooms + 1):  # rooms fill one after another, as visitors arrive
+        bench.wait_joined([bench.add_room(k)])
+        time.sleep(ARRIVAL_GAP_S)
+    refused = {f"{room} {who}": msg for room, log in bench.logs().items() for who, msg in log.refused.items()}
     time.sleep(args.warmup_s)
     seconds = args.minutes * 60
     every = min(args.sample_s, seconds / 6)
@@ -269,7 +273,7 @@ def soak(bench: Bench, args: argparse.Namespace) -> dict[str, Any]:
         )
     after = bench.leave_all(idle)
     slope = lp.rss_slope_mb_per_h([s for s in samples if s["t"] >= t0 + span])
-    verdict = lp.soak_verdict(first, last, after, slope)
+    verdict = lp.soak_verdict(first, last, after, slope, refused)
     say(f"soak: {'flat' if not verdict else 'NOT flat: ' + '; '.join(verdict)}")
     return {
         "date": datetime.now(UTC).isoformat(),
@@ -281,6 +285,8 @@ def soak(bench: Bench, args: argparse.Namespace) -> dict[str, Any]:
         "last": last,
         "rss_slope_mb_per_h": slope,
         "after_leave": after,
+        "refused": refused,
+        "arrival_gap_s": ARRIVAL_GAP_S,
         "flat": not verdict,
         "failures": verdict,
         "tolerances": {

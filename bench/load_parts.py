@@ -237,11 +237,23 @@ def rss_slope_mb_per_h(samples: Sequence[dict[str, Any]]) -> float | None:
 
 
 def soak_verdict(
-    first: dict[str, Any], last: dict[str, Any], after: dict[str, Any], slope_mb_h: float | None = None
+    first: dict[str, Any],
+    last: dict[str, Any],
+    after: dict[str, Any],
+    slope_mb_h: float | None = None,
+    refused: dict[str, str] | None = None,
 ) -> list[str]:
-    """How the soak's last window drifted from its first, RSS's slope, and what was left once everyone left;
-    [] when flat."""
-    out = []
+    """Joins refused, windows below the targets, how the last window drifted from the first, RSS's slope,
+    and what was left once everyone left; [] when flat."""
+    out = [f"join refused ({where}): {msg}" for where, msg in (refused or {}).items()]
+    for name, window in (("first", first), ("last", last)):
+        fps = window.get("listener_fps_min")
+        if fps is None or fps < MIN_FPS:
+            out.append(f"listener fps {fps or 0:.1f} in the {name} window")
+        if window.get("ads_seen", 0) < window.get("phrases", 0):
+            out.append(
+                f"{window['phrases'] - window['ads_seen']} of {window['phrases']} phrases brought no ad ({name})"
+            )
     grew = last["rss_mb"] - first["rss_mb"]
     if grew > max(RSS_TOL_MB, RSS_TOL_FRAC * first["rss_mb"]):
         out.append(f"RSS grew {grew:.0f} MB ({first['rss_mb']:.0f} -> {last['rss_mb']:.0f})")
@@ -265,6 +277,9 @@ def soak_verdict(
         out.append(f"{after['face_threads']} face worker thread(s) left after everyone left")
     if after.get("face_workers"):
         out.append(f"/api/load: {after['face_workers']} face worker(s) left after everyone left")
+    held = (after.get("speech_workers_in_memory") or 0) + (after.get("face_workers_in_memory") or 0)
+    if held:
+        out.append(f"/api/load: {held} closed worker(s) still in memory after everyone left")
     return out
 
 

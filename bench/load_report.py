@@ -58,10 +58,11 @@ def capacity_markdown(r: dict[str, Any]) -> str:
 
 
 def _left(after: dict[str, Any]) -> str:
-    api, held = after.get("speech_workers"), after.get("speech_workers_in_memory")
+    api = after.get("speech_workers")
+    held = (after.get("speech_workers_in_memory") or 0) + (after.get("face_workers_in_memory") or 0)
     if api is None:
         return "n/a (no /api/load)"
-    return f"{api} (/api/load" + (f"; {held} closed but not yet freed)" if held else ")")
+    return f"{api} (/api/load" + (f"; {held} closed workers not yet freed)" if held else "; none left in memory)")
 
 
 def soak_markdown(s: dict[str, Any]) -> str:
@@ -89,7 +90,7 @@ def soak_markdown(s: dict[str, Any]) -> str:
         ("Ads / phrases", f"{a['ads_seen']} / {a['phrases']}", f"{b['ads_seen']} / {b['phrases']}", ""),
         ("Listener fps, min", _f(a["listener_fps_min"], ".1f"), _f(b["listener_fps_min"], ".1f"), ""),
     ]
-    after = s["after_leave"]
+    after, refused = s["after_leave"], s.get("refused") or {}
     lines = [
         f"| {s['rooms']} two-person rooms, {s['minutes']:g} min | First {w:g} min | Last {w:g} min | Tolerance |",
         "|---|---|---|---|",
@@ -100,6 +101,8 @@ def soak_markdown(s: dict[str, Any]) -> str:
         f"- After everyone left ({after.get('settle_s', '?')} s): relay threads {after['threads']} "
         f"(idle before the call: {after['idle_threads']}), open fds {after['fds']} (idle: {after['idle_fds']}), "
         f"speech workers {_left(after)}.",
+        f"- Joins refused: {'; '.join(f'{k} ({v})' for k, v in refused.items()) if refused else 'none'}"
+        f" (rooms join {s.get('arrival_gap_s', '?')} s apart).",
         f"- Verdict: {'flat' if s['flat'] else 'NOT flat: ' + '; '.join(s['failures'])}.",
         "",
         _run_line(s.get("date"), s.get("machine"), f"bench.load --minutes {s['minutes']:g}"),

@@ -107,7 +107,16 @@ def test_per_participant_cost_comes_from_the_largest_step_that_held() -> None:
     assert lp.per_participant([], 900.0) is None
 
 
-FIRST = {"rss_mb": 1400.0, "threads": 48.0, "fds": 20.0, "frame_latency_p50_s": 0.03, "trigger_to_ad_p50_s": 0.4}
+FIRST = {
+    "rss_mb": 1400.0,
+    "threads": 48.0,
+    "fds": 20.0,
+    "frame_latency_p50_s": 0.03,
+    "trigger_to_ad_p50_s": 0.4,
+    "listener_fps_min": 14.8,
+    "phrases": 25,
+    "ads_seen": 25,
+}
 AFTER = {"threads": 18, "idle_threads": 7, "speech_threads": 0, "speech_workers": 0, "face_workers": 0}
 
 
@@ -124,12 +133,27 @@ def test_a_flat_soak_passes_within_the_tolerances() -> None:
         ({"fds": 25.0}, {}, "open fds 20 -> 25"),
         ({"frame_latency_p50_s": 0.09}, {}, "frame latency p50 0.030 -> 0.090 s"),
         ({"trigger_to_ad_p50_s": 0.7}, {}, "trigger-to-ad p50 0.40 -> 0.70 s"),
+        ({"listener_fps_min": 0.0}, {}, "listener fps 0.0 in the last window"),
+        ({"listener_fps_min": None}, {}, "listener fps 0.0 in the last window"),
+        ({"ads_seen": 23}, {}, "2 of 25 phrases brought no ad (last)"),
         ({}, {"speech_workers": 2}, "/api/load: 2 speech worker(s) left after everyone left"),
         ({}, {"face_workers": 1}, "/api/load: 1 face worker(s) left after everyone left"),
+        (
+            {},
+            {"speech_workers_in_memory": 2, "face_workers_in_memory": 2},
+            "/api/load: 4 closed worker(s) still in memory after everyone left",
+        ),
     ],
 )
 def test_each_kind_of_drift_or_leftover_fails_the_soak(last: dict, after: dict, expected: str) -> None:
     assert lp.soak_verdict(FIRST, FIRST | last, AFTER | after) == [expected]
+
+
+def test_a_refused_join_fails_the_soak() -> None:
+    refused = {"load2 alice": "this server is full, try again later"}
+    assert lp.soak_verdict(FIRST, FIRST, AFTER, refused=refused) == [
+        "join refused (load2 alice): this server is full, try again later"
+    ]
 
 
 def test_a_steep_rss_slope_is_not_flat_even_inside_the_window_tolerance() -> None:
