@@ -70,7 +70,7 @@ def say(line: str) -> None:
 class Bench:
     """The relay, the room processes and the speech track of one run."""
 
-    def __init__(self, tmp: Path, rooms_max: int, log: Path | None) -> None:
+    def __init__(self, tmp: Path, rooms_max: int, log: Path | None, full_at_cpu: float | None = None) -> None:
         self.tmp = tmp
         audio, ends = speech_track(3, tmp)  # looped: three sentences, one per 12-s slot
         self.speech_file = tmp / "speech.npy"
@@ -84,6 +84,7 @@ class Bench:
         self.relay, self.url = start_relay(
             data,
             *("--max-sockets", "64", "--max-rooms", str(max(20, rooms_max))),  # the rooms stand for many addresses
+            *(() if full_at_cpu is None else ("--full-at-cpu", str(full_at_cpu))),
             log=log_path.open("a"),
             log_path=log_path,
             timeout_s=100,
@@ -287,6 +288,7 @@ def soak(bench: Bench, args: argparse.Namespace) -> dict[str, Any]:
         "after_leave": after,
         "refused": refused,
         "arrival_gap_s": ARRIVAL_GAP_S,
+        "full_at_cpu": args.full_at_cpu,  # the relay's threshold; null: its default
         "flat": not verdict,
         "failures": verdict,
         "tolerances": {
@@ -326,6 +328,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="results file (default bench/results/load.json); any other leaves docs/benchmarks.md alone",
     )
     ap.add_argument("--log", type=Path, metavar="FILE", help="keep the relay's log in FILE")
+    ap.add_argument(
+        "--full-at-cpu",
+        type=float,
+        metavar="SHARE",
+        help="the relay's --full-at-cpu (default: its own); a soak past the guard on a slower machine",
+    )
     args = ap.parse_args(argv)
     if args.max_rooms < 1 or args.rooms < 1:
         ap.error("--max-rooms and --rooms must be at least 1")
@@ -333,6 +341,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         ap.error("--step-minutes and --sample-s must be above 0, --warmup-s 0 or more")
     if args.minutes is not None and args.minutes <= 0:
         ap.error("--minutes must be above 0")
+    if args.full_at_cpu is not None and not 0 < args.full_at_cpu <= 1:
+        ap.error("--full-at-cpu must be above 0 and at most 1")
     return args
 
 
@@ -340,7 +350,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     date = datetime.now(UTC).isoformat()
     with tempfile.TemporaryDirectory() as tmpdir:
-        bench = Bench(Path(tmpdir), args.rooms if args.minutes else args.max_rooms, args.log)
+        bench = Bench(Path(tmpdir), args.rooms if args.minutes else args.max_rooms, args.log, args.full_at_cpu)
         say(f"relay at {bench.url}")
         try:
             if args.minutes:

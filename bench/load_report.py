@@ -105,9 +105,14 @@ def soak_markdown(s: dict[str, Any]) -> str:
         f" (rooms join {s.get('arrival_gap_s', '?')} s apart).",
         f"- Verdict: {'flat' if s['flat'] else 'NOT flat: ' + '; '.join(s['failures'])}.",
         "",
-        _run_line(s.get("date"), s.get("machine"), f"bench.load --minutes {s['minutes']:g}"),
+        _run_line(s.get("date"), s.get("machine"), f"bench.load --minutes {s['minutes']:g}{_guard_arg(s)}"),
     ]
     return "\n".join(lines)
+
+
+def _guard_arg(s: dict[str, Any]) -> str:
+    full = s.get("full_at_cpu")
+    return "" if full is None else f" --full-at-cpu {full:g}"
 
 
 def _run_line(date: str | None, machine: dict[str, Any] | None, command: str) -> str:

@@ -6,10 +6,12 @@ the speech workers, smooths both over a few seconds, and lets `LoadPolicy` set
 the level. Busy: face workers look less often and unlikely pre-renders wait
 (through `Throttle`). Full: new joins get the server-full refusal, as a full
 room refuses them; nobody in a call is dropped, and watching screens still join.
-A join is refused as well when one more participant would take the CPU to the
-full threshold: what one costs is measured, the relay's own CPU over the people
-in its calls, so the refusal comes before the latency grows. Level changes are
-logged once each.
+A join is refused as well when it would take the CPU to the full threshold: what
+one participant costs is measured, the relay's own CPU over the people in its
+calls, so the refusal comes before the latency grows. A call is admitted whole:
+the first person into an empty room counts with the partner they wait for, and
+that partner is then let in unless the level is full. Level changes are logged
+once each.
 """
 
 from __future__ import annotations
@@ -98,6 +100,7 @@ class LoadGuard:
         self._tracker = LevelTracker(self.policy)
         self._read_own = read_own
         self.people: Callable[[], int] = lambda: 0  # the people in the relay's calls (set by `install`)
+        self.waiting: Callable[[], int] = lambda: 0  # rooms of one, whose partner's seat is kept (set by `install`)
         # the share of all cores one participant costs: measured over the calls, from a prior, so that
         # one person's first seconds (a pre-render, the models warming up) do not stand for everyone's
         prior = self.policy.participant_cores / (cores or os.cpu_count() or 1)
@@ -125,21 +128,32 @@ class LoadGuard:
         assert self._per_person.value is not None  # it starts from the prior
         return self._per_person.value
 
-    def room_for_one_more(self) -> bool:
-        """The reading, plus the people it does not show yet (joined within NEW_S), plus one more, under full."""
+    def room_for(self, newcomers: int) -> bool:
+        """The reading, plus the people it does not show yet (joined within NEW_S), plus the partners kept
+        seats wait for, plus `newcomers`, under full."""
         since = self._counts[0][1] if self._counts else 0
         unseen = max(0, self.people() - since)
-        return self.cpu_busy + self.participant_share * (1 + unseen) < self.policy.full_at_cpu
+        expected = newcomers + unseen + self.waiting()
+        return self.cpu_busy + self.participant_share * expected < self.policy.full_at_cpu
 
-    def full(self) -> bool:
-        """True while new joins are to be refused: the level is full, or one more would make it so.
+    def room_for_one_more(self) -> bool:
+        return self.room_for(1)
+
+    def full(self, in_room: int = 0) -> bool:
+        """True while a join into a room of `in_room` people is to be refused: the level is full, or the join
+        would make it so. Into an empty room the join counts twice: nobody is let in to wait for a
+        partner who would then be refused. The partner of someone waiting alone has their seat already.
 
         The first call's people are always let in: a machine too busy for one call is set up wrong, not
         full, and its readings then are the relay's own start (models, the first pre-render).
         """
         if not self.enabled or self.people() < ALWAYS_SEATED:
             return False
-        return self._tracker.level is Level.FULL or not self.room_for_one_more()
+        if self._tracker.level is Level.FULL:
+            return True
+        if in_room == 1:
+            return False
+        return not self.room_for(2 if in_room == 0 else 1)
 
     def measure(self) -> Reading:
         """Read the counters (a few small files: off the event loop in the relay)."""
@@ -211,6 +225,7 @@ class LoadGuard:
             "speech_lag_now_s": round(self._read_lag(), 3),
             "participant_share": round(self.participant_share, 3),
             "room_for_one_more": self.room_for_one_more(),
+            "room_for_a_call": self.room_for(2),
             "speech_workers": sum(1 for w in speech if not w.closed),
             "speech_workers_in_memory": len(speech),
             "face_workers": sum(1 for w in faces if not w.closed),
@@ -243,6 +258,7 @@ def install(app: web.Application, guard: LoadGuard) -> None:
     app[LOAD] = guard
     relay = app[RELAY]
     guard.people = lambda: sum(len(room.participants) for room in relay.rooms.values())
+    guard.waiting = lambda: sum(1 for room in relay.rooms.values() if room.taken == 1)
     app.router.add_get("/api/load", load)
     app.on_startup.append(_start)
     app.on_cleanup.append(_stop)

@@ -82,6 +82,11 @@ class Room:
         """The participants who take part: everyone but watchers (kiosk screens, which only receive)."""
         return {name: p for name, p in self.participants.items() if not p.watching}
 
+    @property
+    def taken(self) -> int:
+        """Places taken: the people in the room and the joins under way."""
+        return len(self.people) + self._seats
+
     def check_name(self, name: str) -> None:
         if name in self.participants:
             raise JoinError(f"the name {name!r} is already taken in this room")
@@ -93,7 +98,7 @@ class Room:
         """
         if watching:
             return Seat()
-        if len(self.people) + self._seats >= self.max_people:
+        if self.taken >= self.max_people:
             self._refuse_full()
         self._seats += 1
         return Seat(self)

@@ -52,14 +52,14 @@ class Session:
         client: str = "unknown",
         limits: ClientLimits | None = None,
         abort: Callable[[], None] = lambda: None,
-        full: Callable[[], bool] = lambda: False,
+        full: Callable[[int], bool] = lambda in_room: False,
     ) -> None:
         self.ws = ws
         self.room = room
         self.passthrough = passthrough
         self.client = client  # the address its limits are counted by
         self.limits = limits or ClientLimits()
-        self.full = full  # the overload guard (overload.py): True while the machine takes no one more
+        self.full = full  # the overload guard (overload.py): True while the machine takes nobody into a room of n
         self.participant: Participant | None = None
         self.outbox = Outbox(ws, abort)
         self._tasks: set[asyncio.Task[None]] = set()
@@ -136,7 +136,7 @@ class Session:
             await self.send(_error(TOO_MANY_JOINS))
             return False
         try:
-            if self.full() and not join.watch:  # a screen only receives: it adds no speech or face work
+            if not join.watch and self.full(self.room.taken):  # a screen only receives: it adds no speech or face work
                 self.room.refuse(SERVER_FULL)
             self.room.check_name(join.name)
             seat = self.room.reserve(join.watch)  # before a pipeline is built: a full room builds nothing

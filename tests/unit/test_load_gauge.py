@@ -268,3 +268,19 @@ def test_people_who_just_joined_count_at_the_measured_cost_until_the_readings_sh
         total += 100
         guard.sample(Reading(k * 0.5, CpuTimes(total * 45 // 100, 0, total), {}, 0.0, people=4))
     assert guard.room_for_one_more()  # 0.45 + 0.125
+
+
+def test_a_partner_awaited_in_a_room_of_one_counts_as_if_already_here() -> None:
+    guard = LoadGuard(LoadPolicy(smooth_s=0.01), throttle=Throttle(), cores=2)  # 0.125 a person
+    guard.people = lambda: 4
+    total = 0
+    for k in range(30):  # 15 s at 0.4 with four people
+        total += 100
+        guard.sample(Reading(k * 0.5, CpuTimes(total * 4 // 10, 0, total), {}, 0.0, people=4))
+    assert guard.room_for(2)  # 0.4 + 2 x 0.125
+    guard.waiting = lambda: 1
+    assert guard.room_for(1) and not guard.room_for(2)  # 0.4 + 3 x 0.125 = 0.775
+    assert guard.full(0)  # a new call would come with its partner: refused
+    assert not guard.full(1) and not guard.full(2)  # the awaited partner, or a third into a call of two
+    guard.waiting = lambda: 2
+    assert not guard.full(1) and guard.full(2)  # 0.4 + 3 x 0.125 for the third

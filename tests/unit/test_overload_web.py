@@ -86,8 +86,8 @@ async def reply(ws: aiohttp.ClientWebSocketResponse, timeout: float = 5.0) -> di
     return "closed"
 
 
-async def join(client: TestClient, **fields) -> tuple[aiohttp.ClientWebSocketResponse, dict | str]:
-    ws = await client.ws_connect("/ws/demo")
+async def join(client: TestClient, room: str = "demo", **fields) -> tuple[aiohttp.ClientWebSocketResponse, dict | str]:
+    ws = await client.ws_connect(f"/ws/{room}")
     await ws.send_json({"type": "join", **fields})
     got = await reply(ws)
     while isinstance(got, dict) and got["type"] == "event":
@@ -170,6 +170,38 @@ def test_a_join_that_would_fill_the_machine_is_refused_before_the_level_is_full(
             di, welcome = await join(client, name="di")
             assert isinstance(welcome, dict) and welcome["type"] == "welcome"
             for ws in (di, *(ws for ws, _ in first_call)):
+                await ws.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_call_is_let_in_whole_the_first_into_an_empty_room_counting_for_two(tmp_path):
+    async def scenario():
+        machine = Machine()
+        async with served(tmp_path, machine) as (client, relay, guard):
+            first_call = [await join(client, name=name) for name in ("ana", "bo")]
+            for _ in range(8):  # 12 s of readings with them in it
+                settle(guard, machine, 0.55)
+            assert guard.room_for_one_more() and not guard.room_for(2)  # 0.55 + 0.125 < 0.75 <= 0.55 + 0.25
+            cy, refusal = await join(client, room="two", name="cy")  # nobody waits alone for a refused partner
+            assert refusal == {"type": "error", "message": SERVER_FULL}
+            for _ in range(8):
+                settle(guard, machine, 0.45)
+            cy, welcome = await join(client, room="two", name="cy")  # 0.45 + 2 x 0.125
+            assert isinstance(welcome, dict) and welcome["type"] == "welcome"
+            assert settle(guard, machine, 0.6) is Level.NORMAL and not guard.room_for_one_more()
+            di, welcome = await join(client, room="two", name="di")  # cy's partner: their seat was kept
+            assert isinstance(welcome, dict) and welcome["type"] == "welcome"
+            ed, refusal = await join(client, room="two", name="ed")  # a third in the room is one more
+            assert refusal == {"type": "error", "message": SERVER_FULL}
+            for _ in range(8):
+                settle(guard, machine, 0.3)
+            fay, welcome = await join(client, room="three", name="fay")  # a partner waits for a seat kept ...
+            assert isinstance(welcome, dict) and welcome["type"] == "welcome"
+            assert settle(guard, machine, 1.0) is Level.FULL
+            gus, refusal = await join(client, room="three", name="gus")  # ... but not while it is
+            assert refusal == {"type": "error", "message": SERVER_FULL}
+            for ws in (cy, di, fay, *(ws for ws, _ in first_call)):
                 await ws.close()
 
     asyncio.run(scenario())
