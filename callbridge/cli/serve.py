@@ -122,7 +122,9 @@ def run(args: argparse.Namespace) -> int:
     from callbridge.web.overload import LoadGuard
     from callbridge.web.relay import Relay
     from callbridge.web.server import build_app
+    from callbridge.workers.heap import map_large_blocks
 
+    map_large_blocks()  # before the first frame: a relay that runs for weeks keeps its heap from fragmenting
     setup_logs(speech=args.log_speech)  # to a private copy of stderr that mediapipe's muting cannot swallow
     logging.getLogger("aiortc").setLevel(logging.WARNING)
     logging.getLogger("aioice").setLevel(logging.WARNING)

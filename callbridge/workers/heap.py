@@ -3,7 +3,8 @@
 A participant's pipeline, face bank and renders sit in reference cycles (bound methods held both ways), so
 they would wait for the cycle collector's rare full pass; `release()` runs it when someone leaves. glibc
 keeps the pages of freed blocks in its arenas; `trim()` (malloc_trim) returns them, after a leave and
-every `TRIM_EVERY_S` (`HeapTrimmer`). Elsewhere than glibc, trimming does nothing.
+every `TRIM_EVERY_S` (`HeapTrimmer`). Pages with one live block among freed ones stay, so video frames
+are kept out of the arenas altogether (`map_large_blocks`). Elsewhere than glibc, these do nothing.
 """
 
 from __future__ import annotations
@@ -21,6 +22,9 @@ from callbridge.tasks import cancel_and_wait
 log = logging.getLogger(__name__)
 TRIM_EVERY_S = 60.0
 MB = 2**20
+# A 640x480 frame is 0.45-0.9 MB: at this size a block gets pages of its own, unmapped when it is freed.
+MMAP_THRESHOLD = 256 * 1024
+_M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter
 
 
 class _MallInfo2(ctypes.Structure):
@@ -41,6 +45,16 @@ def _glibc(name: str, restype: type[Any] = ctypes.c_int) -> Callable[..., Any] |
 
 _MALLOC_TRIM = _glibc("malloc_trim")
 _MALLINFO2 = _glibc("mallinfo2", _MallInfo2)
+_MALLOPT = _glibc("mallopt")
+
+
+def map_large_blocks(threshold: int = MMAP_THRESHOLD) -> bool:
+    """Give blocks of `threshold` bytes or more their own pages, for good; False where it cannot be set.
+
+    glibc otherwise raises its threshold each time such a block is freed, up to 32 MB, after which every
+    video frame is carved from the arenas and leaves them fragmented (docs/experiments.md, the soak).
+    """
+    return bool(_MALLOPT(_M_MMAP_THRESHOLD, threshold)) if _MALLOPT is not None else False
 
 
 def trim() -> bool:

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import subprocess
+import sys
 import weakref
 
 import numpy as np
+import pytest
 
 from callbridge.workers import heap
 
@@ -80,3 +83,27 @@ def test_a_failing_trim_is_logged_and_the_trimmer_goes_on(monkeypatch, caplog):
 
     assert asyncio.run(scenario()) >= 2
     assert "the heap could not be trimmed" in caplog.text
+
+
+PROBE = """
+import ctypes, sys
+from callbridge.workers import heap
+libc = ctypes.CDLL("libc.so.6")
+libc.malloc.restype, libc.malloc.argtypes = ctypes.c_void_p, [ctypes.c_size_t]
+libc.free.argtypes = [ctypes.c_void_p]
+libc.free(libc.malloc(4 * 2**20))  # freeing a mapped 4 MB block raises glibc's own threshold past 0.6 MB
+if sys.argv[1] == "map":
+    assert heap.map_large_blocks()
+before = heap.heap_mb()["mapped_mb"]
+blocks = [libc.malloc(600_000) for _ in range(20)]  # twenty ad-frame-sized blocks
+print(heap.heap_mb()["mapped_mb"] - before)
+"""
+
+
+@pytest.mark.parametrize("setting, mapped", [("map", True), ("default", False)])
+def test_large_blocks_get_pages_of_their_own_in_a_fresh_process(setting: str, mapped: bool) -> None:
+    if heap.heap_mb() is None:
+        pytest.skip("not glibc: mallopt and mallinfo2 are glibc's")
+    out = subprocess.run([sys.executable, "-c", PROBE, setting], capture_output=True, text=True, check=True)
+    grew = float(out.stdout)
+    assert (grew >= 11) is mapped, grew  # 20 x 0.57 MB mapped on their own, or carved from an arena
