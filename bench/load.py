@@ -230,6 +230,7 @@ def ramp(bench: Bench, args: argparse.Namespace) -> dict[str, Any]:
         "max_rooms_tried": args.max_rooms,
         "step_minutes": args.step_minutes,
         "warmup_s": args.warmup_s,
+        "full_at_cpu": args.full_at_cpu,  # the relay's threshold; null: its default
         "idle": {k: idle[k] for k in ("rss_mb", "pss_mb", "threads", "fds")} | {"api": idle["api"]},
         "steps": steps,
         "after_leave": after,

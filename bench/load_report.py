@@ -52,7 +52,7 @@ def capacity_markdown(r: dict[str, Any]) -> str:
         f"| After everyone left: relay threads / fds (idle before: {idle.get('threads')} / {idle.get('fds')}) "
         f"| {after.get('threads')} / {after.get('fds')}, speech workers {_left(after)} | | |",
         "",
-        _run_line(r.get("date"), r.get("machine"), "bench.load"),
+        _run_line(r.get("date"), r.get("machine"), f"bench.load{_guard_arg(r)}"),
     ]
     return "\n".join(lines)
 
