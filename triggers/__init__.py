@@ -8,6 +8,10 @@ import os
 # two participants no longer fit on two cores (docs/experiments.md, 'Threads').
 # It must be set before those libraries load, so callbridge imports this package first.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+# oneDNN (in CTranslate2) builds a convolution for each new encoder input length and by
+# default keeps 1024 of them (~0.8 MB each): nearly every window has a length of its own,
+# so a relay's heap grew all through a call. A few kept cost nothing: lengths rarely repeat.
+os.environ.setdefault("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "32")
 
 from triggers.asr import WhisperRecognizer, Word  # noqa: E402
 from triggers.audio import CHUNK_SAMPLES, SAMPLE_RATE, AudioError, StreamResampler, chunks, load_audio

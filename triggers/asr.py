@@ -26,9 +26,6 @@ _MAX_FRAMES = 3000
 # Silence after the window: with less, the short-context encoder makes Whisper
 # restart the sentence in the pad ("... at my place? Should we") (docs/experiments.md, 'Silent pad').
 _TAIL_PAD_S = 2.0
-# The encoder's length is rounded up to a multiple of this (0.5 s): oneDNN keeps the
-# convolution it builds for each new length (up to 1024, ~0.7 MB each) for the process's life.
-_BUCKET_FRAMES = 50
 
 
 @dataclass(frozen=True)
@@ -178,10 +175,10 @@ class WhisperRecognizer:
         return scores
 
     def _features(self, audio: np.ndarray) -> tuple[ctranslate2.StorageView, int]:
-        frames = encoder_frames(len(audio))
-        padded = np.zeros(max(frames * _HOP, len(audio)), np.float32)
-        padded[: len(audio)] = audio
-        mel = np.ascontiguousarray(self._whisper.feature_extractor(padded)[None, :, :frames])
+        padded = np.concatenate([audio, np.zeros(int(_TAIL_PAD_S * SAMPLE_RATE), np.float32)])
+        mel = self._whisper.feature_extractor(padded)[:, :_MAX_FRAMES]
+        frames = mel.shape[1] - (mel.shape[1] % 2)  # the encoder's conv has stride 2
+        mel = np.ascontiguousarray(mel[:, :frames][None])
         view = ctranslate2.StorageView.from_array(mel)
         if self.device == "cuda":
             view = view.to_device(ctranslate2.Device.cuda)
@@ -227,13 +224,6 @@ def _max_length(prompt: int, forced: int, new: int) -> int:
     prompt + budget generated about half the budget.
     """
     return min(448, max(2 * (forced + new) + 2, prompt + new))
-
-
-def encoder_frames(samples: int) -> int:
-    """Mel frames the encoder reads for `samples` of audio: the audio, at least the silent
-    tail pad, rounded up to a whole bucket (even, as the encoder's stride-2 conv needs)."""
-    needed = (samples + int(_TAIL_PAD_S * SAMPLE_RATE)) // _HOP
-    return min(_MAX_FRAMES, -(-needed // _BUCKET_FRAMES) * _BUCKET_FRAMES)
 
 
 def _token_budget(num_frames: int) -> int:
