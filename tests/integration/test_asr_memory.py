@@ -1,10 +1,13 @@
 """Decoding windows of ever new lengths with the real tiny.en does not grow the C heap."""
 
 import numpy as np
+import pytest
 
 from callbridge.workers.heap import heap_mb
 from triggers import WhisperRecognizer
 from triggers.audio import SAMPLE_RATE
+
+pytestmark = pytest.mark.integration
 
 
 def _heap_used_mb() -> float:
